@@ -1,0 +1,175 @@
+"""Command line: argument parsing and messages only.
+
+Heavy imports (Keras, MLflow) happen after parsing, so ``--help`` and usage errors
+are instant, and after the libraries have been told to keep quiet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+
+from bench.errors import BenchError, RunInterrupted, UsageError
+
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line and exit code 2."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type for seeds: whole numbers from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 4294967295, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bench", description="Neural-network benchmarks with MLflow tracking.")
+    parser.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("list", help="list the benchmarks")
+
+    run = commands.add_parser("run", help="train a benchmark and log it to MLflow")
+    run.add_argument("name", help="benchmark name (see 'bench list')")
+    run.add_argument("--epochs", type=positive_int, help="override the benchmark's epochs")
+    run.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    run.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="override a pipeline parameter, e.g. --set dropout=0.3 "
+        "--set optimizer__learning_rate=1e-3 (repeatable)",
+    )
+    run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
+    run.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m bench``; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "run":
+            from bench.registry import get_benchmark
+
+            get_benchmark(args.name)  # a typo is answered before the slow imports
+        _start_libraries(verbose=args.verbose)
+        if args.command == "list":
+            return command_list()
+        return command_run(args, argv)
+    except RunInterrupted as stop:
+        _say(
+            f"interrupted: run {stop.run_id} closed as KILLED after {stop.epochs_done} "
+            f"epoch(s); its metrics so far are in MLflow"
+        )
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_INTERRUPTED
+    except BenchError as error:
+        _say(f"bench: error: {error}")
+        return error.exit_code
+
+
+def command_list() -> int:
+    from bench.experiment import count_weights
+    from bench.registry import benchmark_names, get_benchmark
+
+    rows = [("benchmark", "dataset", "weights", "network")]
+    for name in benchmark_names():
+        benchmark = get_benchmark(name)
+        weights = f"{count_weights(benchmark):,}"
+        rows.append((name, benchmark.dataset, weights, benchmark.summary))
+    print(_table(rows, right_aligned={2}))
+    return 0
+
+
+def command_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from bench.experiment import run_benchmark
+    from bench.progress import EpochProgress, download_progress
+
+    report = run_benchmark(
+        args.name,
+        seed=args.seed,
+        epochs=args.epochs,
+        assignments=args.assignments,
+        experiment=args.experiment,
+        callbacks=[EpochProgress()],
+        download_progress=download_progress(),
+        command=shlex.join(["python", "-m", "bench", *argv]),
+    )
+    print(run_summary(report))
+    return 0
+
+
+def run_summary(report) -> str:
+    """The short table printed at the end of ``bench run``."""
+    from bench.tracking import ui_command
+
+    outcome, test = report.outcome, report.outcome.test
+    epochs = len(outcome.history.get("loss", []))
+    rows = [
+        ("benchmark", f"{report.benchmark.name} on {report.dataset.name}, seed {report.seed}"),
+        ("training", f"{epochs} epochs in {outcome.fit_seconds:.1f} s, {outcome.n_weights:,} weights"),
+    ]
+    if "val_accuracy" in outcome.history:
+        rows.append(("val accuracy", f"{outcome.history['val_accuracy'][-1]:.4f} (last epoch)"))
+    rows += [
+        ("test accuracy", f"{test.accuracy:.4f}"),
+        ("test macro F1", f"{test.macro_f1:.4f}"),
+        ("run id", f"{report.run_id} (experiment '{report.experiment}')"),
+        ("MLflow UI", ui_command(report.tracking_uri)),
+    ]
+    return _table(rows)
+
+
+def _start_libraries(*, verbose: bool) -> None:
+    from bench.backend import import_keras
+
+    import_keras(quiet=not verbose)
+    if not verbose:
+        from bench.tracking import quiet_mlflow
+
+        quiet_mlflow()
+
+
+def _table(rows, right_aligned=frozenset()) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            str(cell).rjust(width) if i in right_aligned else str(cell).ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -1,0 +1,107 @@
+"""Where the files of an IDX dataset are looked for, in order.
+
+1. the ``data_dir`` argument if given, else ``$BENCH_DATA_DIR/<name>/``;
+2. the system folder ``/usr/share/datasets/<name>/`` (Debian's dataset packages);
+3. the download cache ``$BENCH_CACHE_DIR/<name>/``, by default
+   ``${XDG_CACHE_HOME:-~/.cache}/bench/<name>/``.
+
+The first folder holding all four files wins. In each folder a file may be gzipped
+(``<file>.gz``) or plain (``<file>``).
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.data.catalog import CatalogEntry, IdxFile
+
+DATA_DIR_ENV = "BENCH_DATA_DIR"
+CACHE_DIR_ENV = "BENCH_CACHE_DIR"
+SYSTEM_ROOT = Path("/usr/share/datasets")
+
+
+@dataclass(frozen=True)
+class SearchPlace:
+    """One folder searched, and why it is searched (for messages)."""
+
+    directory: Path | None
+    label: str
+
+
+def cache_root() -> Path:
+    """Folder under which downloads land, one sub-folder per dataset.
+
+    ``$BENCH_CACHE_DIR`` if set, else ``${XDG_CACHE_HOME:-~/.cache}/bench``.
+    """
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "bench"
+
+
+def search_places(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    system_root: str | os.PathLike = SYSTEM_ROOT,
+    cache_dir: str | os.PathLike | None = None,
+) -> list[SearchPlace]:
+    """The folders searched for dataset ``name``, in order; the last is the cache.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name, used as sub-folder name.
+    data_dir : str or path-like, optional
+        Folder holding the files directly; replaces ``$BENCH_DATA_DIR/<name>``.
+    system_root : str or path-like
+        Folder holding one sub-folder per dataset.
+    cache_dir : str or path-like, optional
+        Download folder for this dataset; default ``cache_root() / name``.
+
+    Returns
+    -------
+    list of SearchPlace
+        A place whose ``directory`` is None was not configured (``$BENCH_DATA_DIR``
+        unset) and is listed only so messages can mention it.
+    """
+    if data_dir is not None:
+        first = SearchPlace(Path(data_dir), "data_dir argument")
+    elif os.environ.get(DATA_DIR_ENV):
+        first = SearchPlace(Path(os.environ[DATA_DIR_ENV]).expanduser() / name, DATA_DIR_ENV)
+    else:
+        first = SearchPlace(None, f"{DATA_DIR_ENV} not set")
+    cache = Path(cache_dir) if cache_dir is not None else cache_root() / name
+    return [
+        first,
+        SearchPlace(Path(system_root) / name, "system folder"),
+        SearchPlace(cache, "download cache"),
+    ]
+
+
+def find_file(directory: Path, file: IdxFile) -> Path | None:
+    """The plain or gzipped copy of ``file`` in ``directory``, or None.
+
+    The plain copy is preferred because it loads faster.
+    """
+    for candidate in (directory / file.name, directory / file.archive_name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_dataset_files(entry: CatalogEntry, directory: Path) -> list[Path | None]:
+    """Paths of the entry's four files in ``directory``, None for each one missing."""
+    return [find_file(directory, file) for file in entry.files]
+
+
+def describe_place(entry: CatalogEntry, place: SearchPlace) -> str:
+    """What a place holds of the dataset, for the not-found message."""
+    if place.directory is None:
+        return f"${place.label}"
+    if not place.directory.is_dir():
+        return f"{place.directory} ({place.label}: no such folder)"
+    found = find_dataset_files(entry, place.directory)
+    missing = [file.name for file, path in zip(entry.files, found, strict=True) if path is None]
+    return f"{place.directory} ({place.label}: missing {', '.join(missing)})"

@@ -1,0 +1,84 @@
+"""Progress display for the CLI: a bar per epoch on a terminal, a line per epoch
+otherwise (logs, CI), and a byte bar for downloads."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+
+import keras
+from tqdm import tqdm
+
+SHOWN = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def format_metrics(logs: Mapping[str, float]) -> str:
+    """``loss 0.1234  accuracy 0.9612 ...`` for the metrics users watch."""
+    return "  ".join(f"{key} {logs[key]:.4f}" for key in SHOWN if key in logs)
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Shows training progress on stderr.
+
+    On a terminal each epoch gets a bar over its batches that ends with the epoch's
+    metrics; elsewhere each epoch prints one line when it ends.
+    """
+
+    def __init__(self, stream=None):
+        super().__init__()
+        self.stream = stream or sys.stderr
+        self.bar: tqdm | None = None
+        self.interactive = self.stream.isatty()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.interactive:
+            self.bar = tqdm(
+                total=self.params.get("steps"),
+                desc=self._label(epoch),
+                unit="batch",
+                leave=True,
+                file=self.stream,
+                dynamic_ncols=True,
+            )
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            if batch % 20 == 0 and logs:
+                self.bar.set_postfix_str(format_metrics(logs), refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        text = format_metrics(logs or {})
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+            self.bar.close()
+            self.bar = None
+        else:
+            print(f"{self._label(epoch)}  {text}", file=self.stream, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:  # interrupted mid-epoch
+            self.bar.close()
+            self.bar = None
+
+    def _label(self, epoch: int) -> str:
+        return f"epoch {epoch + 1}/{self.params.get('epochs', '?')}"
+
+
+def download_progress(stream=None) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback drawing one byte bar per file."""
+    stream = stream or sys.stderr
+    state: dict[str, tqdm] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None or done < bar.n:
+            bar = state["bar"] = tqdm(
+                total=total or None, unit="B", unit_scale=True, desc="download", file=stream
+            )
+        bar.update(done - bar.n)
+        if total and done >= total:
+            bar.close()
+            state.pop("bar")
+
+    return update

@@ -1,0 +1,98 @@
+"""``--set name=value`` overrides: parsing, resolving short names, type checks."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
+from bench.errors import UsageError
+
+# scikeras routes these prefixes to Keras (optimizer__learning_rate=...), so they are
+# valid even though get_params() does not list them until they are set.
+ROUTED_PREFIXES = ("optimizer__", "loss__", "compile__", "fit__", "predict__", "callbacks__")
+# scikeras plumbing: settable, but not worth listing when a user mistypes a name.
+UNLISTED = {"model", "build_fn", "callbacks", "warm_start", "run_eagerly", "metrics"}
+UNLISTED |= {"validation_batch_size", "class_weight", "loss", "verbose", "memory"}
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split ``"name=value"``; the value is a Python literal, or else a string."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--set expects name=value, got '{text}'; e.g. --set dropout=0.3")
+    return name.strip(), parse_value(raw.strip())
+
+
+def parse_value(raw: str) -> Any:
+    """``"0.3"`` -> 0.3, ``"(300, 30)"`` -> (300, 30), ``"adam"`` -> "adam"."""
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def tunable_params(pipeline: Pipeline) -> dict[str, Any]:
+    """The pipeline's parameters a user can set: plain values, not whole estimators."""
+    return {
+        name: value
+        for name, value in pipeline.get_params(deep=True).items()
+        if "__" in name and not isinstance(value, BaseEstimator)
+    }
+
+
+def resolve_overrides(pipeline: Pipeline, assignments: Iterable[str]) -> dict[str, Any]:
+    """Turn ``--set`` texts into full pipeline parameter names with checked values.
+
+    A short name (``dropout``) matches the one parameter ending in ``__dropout``.
+
+    Raises
+    ------
+    UsageError
+        For an unknown or ambiguous name, or a value of the wrong type.
+    """
+    params = tunable_params(pipeline)
+    resolved = {}
+    for text in assignments:
+        name, value = parse_assignment(text)
+        full = _resolve_name(name, params, pipeline.steps[-1][0])
+        resolved[full] = _checked_value(name, value, params.get(full))
+    return resolved
+
+
+def _resolve_name(name: str, params: Mapping[str, Any], classifier_step: str) -> str:
+    if name in params:
+        return name
+    if name.startswith(ROUTED_PREFIXES):
+        return f"{classifier_step}__{name}"
+    if name.startswith(f"{classifier_step}__") and name.split("__", 1)[1].startswith(
+        ROUTED_PREFIXES
+    ):
+        return name
+    matches = [full for full in params if full.endswith(f"__{name}")]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(f"parameter '{name}' is ambiguous; use one of: {', '.join(matches)}")
+    listed = {full.split("__", 1)[1] for full in params} - UNLISTED
+    valid = sorted(listed | {"optimizer__learning_rate"})
+    raise UsageError(f"unknown parameter '{name}'; valid: {', '.join(valid)}")
+
+
+def _checked_value(name: str, value: Any, default: Any) -> Any:
+    if default is None:
+        return value
+    # True is an int to Python, but epochs=True or batch_norm=1 is a mistake.
+    if isinstance(value, bool) == isinstance(default, bool):
+        if isinstance(value, type(default)):
+            return value
+        if isinstance(default, float) and isinstance(value, int):
+            return float(value)
+        if isinstance(default, tuple) and isinstance(value, list):
+            return tuple(value)
+    raise UsageError(
+        f"--set {name}={value!r}: expected {type(default).__name__} like {default!r}"
+    )

@@ -1,0 +1,552 @@
+"""Histogram of Oriented Gradients (HOG) features for a batch of grayscale images.
+
+:class:`HOGTransformer` gives, image by image, what :func:`skimage.feature.hog`
+gives (``feature_vector=True``), but computes a whole batch at once with NumPy
+instead of calling scikit-image once per image.
+
+Matching scikit-image closely needs its quirks, taken from ``_hog.py`` and the
+Cython ``_hoghistogram.pyx`` of scikit-image 0.26:
+
+* gradients are central differences in the image's float type (float32 for
+  float16/float32 images, float64 otherwise), zero on the image border;
+* a pixel's orientation is ``rad2deg(arctan2(g_row, g_col)) % 180`` and it votes
+  its whole magnitude ``hypot(g_col, g_row)`` into the one bin ``i`` with
+  ``180 / n * i <= orientation < 180 / n * (i + 1)``; a pixel in no bin (an
+  orientation of exactly 180 after rounding) votes nowhere;
+* a cell is summed pixel by pixel, in row-major order, into a C ``float``, and
+  divided by the number of pixels in a cell, in single precision;
+* pixels right or below the last whole cell are ignored;
+* blocks are normalised in float64 with ``eps = 1e-5``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
+
+_EPS = 1e-5  # scikit-image's _hog_normalize_block
+_HYS_CLIP = 0.2
+# Integer images whose values span at most this use a table of every possible
+# gradient instead of arctan2/hypot per pixel: (2 * 255 + 1) ** 2 entries, 2 MiB each.
+_MAX_LOOKUP_SPAN = 255
+# Pixels per batch when batch_size is None: keeps the per-batch temporaries
+# (about 100 bytes a pixel at worst) near 50 MiB, small next to typical outputs.
+_PIXELS_PER_BATCH = 2**19
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Cells, blocks and feature count for one image shape and one setting."""
+
+    orientations: int
+    cell: tuple[int, int]
+    block: tuple[int, int]
+    image_shape: tuple[int, int]
+
+    @property
+    def n_cells(self) -> tuple[int, int]:
+        return (self.image_shape[0] // self.cell[0], self.image_shape[1] // self.cell[1])
+
+    @property
+    def n_blocks(self) -> tuple[int, int]:
+        return (self.n_cells[0] - self.block[0] + 1, self.n_cells[1] - self.block[1] + 1)
+
+    @property
+    def covered_shape(self) -> tuple[int, int]:
+        """Rows and columns covered by whole cells; the rest never votes."""
+        return (self.n_cells[0] * self.cell[0], self.n_cells[1] * self.cell[1])
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.n_blocks) * np.prod(self.block) * self.orientations)
+
+
+class HOGTransformer(TransformerMixin, BaseEstimator):
+    """Histogram of Oriented Gradients features of grayscale images.
+
+    Reproduces ``skimage.feature.hog(image, orientations, pixels_per_cell,
+    cells_per_block, block_norm, transform_sqrt=transform_sqrt,
+    feature_vector=True)`` for every image (to about 1e-15), computed for the
+    whole batch with NumPy, many times faster than a loop over images.
+
+    Parameters
+    ----------
+    orientations : int, default=9
+        Number of orientation bins over 0-180 degrees (unsigned gradients).
+    pixels_per_cell : int or pair of int, default=(8, 8)
+        Cell size in pixels as (rows, columns); an int means a square cell.
+    cells_per_block : int or pair of int, default=(3, 3)
+        Block size in cells as (rows, columns); an int means a square block.
+    block_norm : {'L1', 'L1-sqrt', 'L2', 'L2-Hys'}, default='L2-Hys'
+        Block normalisation, as in scikit-image.
+    transform_sqrt : bool, default=False
+        Take the square root of every pixel first (power-law compression).
+        Needs non-negative pixels.
+    batch_size : int or None, default=None
+        Images processed at once; bounds the memory used besides the output.
+        None picks about half a million pixels per batch.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Pixels per image seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Column names seen in :meth:`fit`, only when ``X`` had string column names.
+    image_shape_ : tuple of int
+        (height, width) of the images seen in :meth:`fit`. Flat rows must be
+        square images; pass a 3-D array for other shapes.
+    n_features_out_ : int
+        Features per image returned by :meth:`transform`.
+
+    Notes
+    -----
+    ``X`` is either ``(n_images, height, width)`` or ``(n_images, side * side)``
+    with each row a flattened square image. Any real dtype is accepted. The
+    output dtype follows scikit-image: float32 for float16/float32 images,
+    float64 for everything else (integers included).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X = load_digits().images  # (1797, 8, 8)
+    >>> hog = HOGTransformer(orientations=8, pixels_per_cell=4, cells_per_block=1)
+    >>> hog.fit_transform(X).shape
+    (1797, 32)
+    """
+
+    def __init__(
+        self,
+        orientations=9,
+        pixels_per_cell=(8, 8),
+        cells_per_block=(3, 3),
+        block_norm="L2-Hys",
+        transform_sqrt=False,
+        batch_size=None,
+    ):
+        self.orientations = orientations
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+        self.block_norm = block_norm
+        self.transform_sqrt = transform_sqrt
+        self.batch_size = batch_size
+
+    def fit(self, X, y=None):
+        """Check the settings against the images' shape; learns nothing else.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, height, width) or (n_images, side * side)
+            Grayscale images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : HOGTransformer
+        """
+        images = self._validate_images(X, reset=True)
+        self.image_shape_ = images.shape[1:]
+        self.n_features_out_ = self._geometry().n_features
+        return self
+
+    def transform(self, X):
+        """Compute the HOG features of every image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, height, width) or (n_images, side * side)
+            Grayscale images of the shape seen in :meth:`fit`.
+
+        Returns
+        -------
+        features : ndarray of shape (n_images, n_features_out_)
+            float32 for float16/float32 images, float64 otherwise.
+        """
+        check_is_fitted(self)
+        images = self._validate_images(X, reset=False)
+        geometry = self._geometry()
+        if self.transform_sqrt and images.min() < 0:
+            raise ValueError(
+                "transform_sqrt=True takes the square root of every pixel, so pixels must be "
+                f"non-negative, but X has a minimum of {images.min()}; rescale the images or "
+                "set transform_sqrt=False."
+            )
+        return _hog_features(
+            images, geometry, self.block_norm, bool(self.transform_sqrt), self._batch_size()
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features, in output order.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the input seen in :meth:`fit`; HOG names do not
+            depend on it.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``hog_block{row}_{col}_cell{row}_{col}_orient{bin}``: the block's
+            position in the image, the cell's position within the block and the
+            orientation bin, as in scikit-image's feature vector.
+        """
+        check_is_fitted(self)
+        if input_features is not None:
+            if len(input_features) != self.n_features_in_:
+                raise ValueError(
+                    f"input_features has {len(input_features)} names, but the images "
+                    f"seen in fit had {self.n_features_in_} pixels."
+                )
+            names_in = getattr(self, "feature_names_in_", None)
+            if names_in is not None and not np.array_equal(names_in, input_features):
+                raise ValueError("input_features is not equal to feature_names_in_.")
+        geometry = self._geometry()
+        grid = np.indices((*geometry.n_blocks, *geometry.block, geometry.orientations))
+        return np.asarray(
+            [
+                f"hog_block{br}_{bc}_cell{cr}_{cc}_orient{o}"
+                for br, bc, cr, cc, o in grid.reshape(5, -1).T
+            ],
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = bool(self.transform_sqrt)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _validate_images(self, X, *, reset):
+        """Check ``X`` with scikit-learn and return it as (n_images, height, width)."""
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        shape_3d = None
+        if len(X.shape) == 3:
+            # Validate flattened rows so that n_features_in_ is the pixel count for
+            # both input forms, and images fitted in one form transform in the other.
+            shape_3d = tuple(X.shape[1:])
+            X = np.reshape(X, (X.shape[0], -1))
+        elif len(X.shape) > 3:
+            raise ValueError(
+                f"X must be (n_images, height, width) or (n_images, pixels), got {len(X.shape)} "
+                f"dimensions with shape {X.shape}; squeeze any channel axis of grayscale images."
+            )
+        X = validate_data(self, X, reset=reset, dtype="numeric")
+        if reset:
+            image_shape = shape_3d or _square_shape(X.shape[1])
+        else:
+            image_shape = tuple(self.image_shape_)
+            if shape_3d is not None and shape_3d != image_shape:
+                raise ValueError(
+                    f"X has images of shape {shape_3d}, but {type(self).__name__} was fitted "
+                    f"on images of shape {image_shape}."
+                )
+        return X.reshape(X.shape[0], *image_shape)
+
+    def _geometry(self) -> _Geometry:
+        """Check the parameters and lay out cells and blocks on ``image_shape_``."""
+        orientations = self.orientations
+        if not isinstance(orientations, Integral) or isinstance(orientations, bool):
+            raise ValueError(f"orientations must be an int >= 1, got {orientations!r}.")
+        if orientations < 1:
+            raise ValueError(f"orientations must be an int >= 1, got {orientations!r}.")
+        if self.block_norm not in BLOCK_NORMS:
+            raise ValueError(
+                f"block_norm must be one of {', '.join(map(repr, BLOCK_NORMS))}; "
+                f"got {self.block_norm!r}."
+            )
+        if not isinstance(self.transform_sqrt, bool | np.bool_):
+            raise ValueError(f"transform_sqrt must be True or False, got {self.transform_sqrt!r}.")
+        cell = _as_pair(self.pixels_per_cell, "pixels_per_cell")
+        block = _as_pair(self.cells_per_block, "cells_per_block")
+        geometry = _Geometry(int(orientations), cell, block, tuple(self.image_shape_))
+        if min(geometry.n_blocks) < 1:
+            height, width = geometry.image_shape
+            raise ValueError(
+                f"No block fits in {height}x{width} images: cells_per_block={block} with "
+                f"pixels_per_cell={cell} needs at least {block[0] * cell[0]} rows and "
+                f"{block[1] * cell[1]} columns; use smaller cells or blocks."
+            )
+        return geometry
+
+    def _batch_size(self) -> int:
+        if self.batch_size is None:
+            return max(1, _PIXELS_PER_BATCH // int(np.prod(self.image_shape_)))
+        if not isinstance(self.batch_size, Integral) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be None or an int >= 1, got {self.batch_size!r}.")
+        return int(self.batch_size)
+
+
+def _as_pair(value, name: str) -> tuple[int, int]:
+    """An int or a pair of ints (tuple, list or array), all >= 1, as a tuple."""
+    pair = (value, value) if isinstance(value, Integral) else tuple(np.ravel(value).tolist())
+    if (
+        len(pair) != 2
+        or not all(isinstance(v, Integral) and not isinstance(v, bool) for v in pair)
+        or min(pair) < 1
+    ):
+        raise ValueError(
+            f"{name} must be an int >= 1 or a pair of them (rows, columns), got {value!r}."
+        )
+    return (int(pair[0]), int(pair[1]))
+
+
+def _square_shape(n_pixels: int) -> tuple[int, int]:
+    side = math.isqrt(n_pixels)
+    if side * side != n_pixels:
+        raise ValueError(
+            f"X has {n_pixels} features per row, which is not a perfect square, so the rows "
+            "cannot be square images; pass images as a 3-D array (n_images, height, width)."
+        )
+    return (side, side)
+
+
+def _hog_features(images, geometry, block_norm, transform_sqrt, batch_size):
+    """HOG features of (n_images, height, width) images, one batch at a time."""
+    float_dtype = np.float32 if images.dtype in (np.float16, np.float32) else np.float64
+    table = None
+    if images.dtype.kind in "biu" and not transform_sqrt:
+        low, high = int(images.min()), int(images.max())
+        if _GradientTable.fits(high - low, geometry.orientations):
+            table = _GradientTable.build(low, high - low, geometry.orientations)
+    features = np.empty((len(images), geometry.n_features), dtype=float_dtype)
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        if table is None:
+            batch = batch.astype(float_dtype, copy=False)
+            votes = _float_votes(np.sqrt(batch) if transform_sqrt else batch, geometry)
+        else:
+            votes = _table_votes(table.shift(batch), geometry, table)
+        histograms = _cell_histograms(*votes, geometry, len(batch))
+        _normalize_blocks(histograms, geometry, block_norm, features[start : start + len(batch)])
+    return features
+
+
+@dataclass(frozen=True)
+class _GradientTable:
+    """Orientation bin and squared magnitude of every gradient of an integer image.
+
+    Integer pixels within ``span`` of each other have integer gradients in
+    [-span, span]. Looking their bins up is exact (the table is built with
+    scikit-image's own expressions) and several times faster than arctan2; one
+    int32 per gradient, ``squared magnitude << 8 | bin``, keeps the table small
+    enough for the CPU cache.
+    """
+
+    low: int
+    span: int
+    packed: np.ndarray  # indexed by (g_row + span) * (2 * span + 1) + g_col + span
+
+    @classmethod
+    def build(cls, low: int, span: int, orientations: int) -> _GradientTable:
+        values = np.arange(-span, span + 1)
+        g_row, g_col = np.meshgrid(values, values, indexing="ij")
+        orientation = np.rad2deg(np.arctan2(g_row.astype(float), g_col.astype(float))) % 180
+        bins = np.searchsorted(_bin_edges(orientations)[1:], orientation, side="right")
+        squares = g_row * g_row + g_col * g_col
+        return cls(low, span, (squares << 8 | bins).ravel().astype(np.int32))
+
+    @staticmethod
+    def fits(span: int, orientations: int) -> bool:
+        return span <= _MAX_LOOKUP_SPAN and orientations < 256
+
+    def shift(self, images):
+        """The images as int16 in [0, span], where gradients cannot overflow."""
+        if images.dtype.itemsize == 1:  # already small enough: skip a subtraction
+            return images.astype(np.int16)
+        return (images - images.dtype.type(self.low)).astype(np.int16)
+
+    @property
+    def width(self) -> int:
+        return 2 * self.span + 1
+
+
+def _to_position_major(pixels, geometry):
+    """Copy (n, rows, cols) covered pixels to (cell row, cell col, image, cell, cell).
+
+    Flattened, the pixels at one position within their cells form one contiguous
+    run, and the runs come in the row-major order in which scikit-image adds a
+    cell's pixels.
+    """
+    (cell_rows, cell_cols), (n_rows, n_cols) = geometry.cell, geometry.n_cells
+    n_images = len(pixels)
+    # Two transpositions, the first moving whole rows, are twice as fast as one.
+    rows_first = pixels.reshape(n_images * n_rows, cell_rows, n_cols * cell_cols)
+    rows_first = np.ascontiguousarray(rows_first.transpose(1, 0, 2))
+    grid = rows_first.reshape(cell_rows, n_images * n_rows, n_cols, cell_cols)
+    return np.ascontiguousarray(grid.transpose(0, 3, 1, 2))
+
+
+def _gradients(images, geometry):
+    """``-g_row`` and ``g_col`` of the covered pixels, as in ``_hog_channel_gradient``.
+
+    Central differences in the images' dtype, zero on the image border. The row
+    gradient is negated so that, for floats, equal neighbours give -0.0 rather
+    than +0.0 once negated back (see :func:`_orientation_bins`).
+    """
+    n_images, height, width = images.shape
+    rows, cols = geometry.covered_shape
+    inner_rows = max(min(rows, height - 1) - 1, 0)  # rows 1..inner_rows have both neighbours
+    inner_cols = max(min(cols, width - 1) - 1, 0)
+    neg_g_row = np.zeros((n_images, rows, cols), images.dtype)
+    np.subtract(
+        images[:, :inner_rows, :cols],
+        images[:, 2 : 2 + inner_rows, :cols],
+        out=neg_g_row[:, 1 : 1 + inner_rows],
+    )
+    g_col = np.zeros((n_images, rows, cols), images.dtype)
+    np.subtract(
+        images[:, :rows, 2 : 2 + inner_cols],
+        images[:, :rows, :inner_cols],
+        out=g_col[:, :, 1 : 1 + inner_cols],
+    )
+    return neg_g_row, g_col
+
+
+def _float_votes(images, geometry):
+    """Position-major index, orientation bin and magnitude of every moving pixel.
+
+    Pixels with a zero gradient add nothing to any histogram, so only the others
+    (about a quarter of the pixels of an MNIST digit) are binned.
+    """
+    neg_g_row, g_col = (
+        _to_position_major(gradient, geometry).ravel() for gradient in _gradients(images, geometry)
+    )
+    moving = neg_g_row != 0
+    moving |= g_col != 0
+    position = np.flatnonzero(moving)
+    g_row = np.negative(neg_g_row.take(position), dtype=np.float64)
+    g_col = g_col.take(position).astype(np.float64, copy=False)
+    bins = _orientation_bins(g_row, g_col, geometry.orientations)
+    return position, bins, _magnitude(g_row, g_col)
+
+
+def _table_votes(images, geometry, table):
+    """Like :func:`_float_votes`, for int16 images, through a :class:`_GradientTable`."""
+    neg_g_row, g_col = _gradients(images, geometry)
+    codes = np.multiply(neg_g_row, -table.width, dtype=np.int32)
+    codes += g_col
+    codes = _to_position_major(codes, geometry).ravel()
+    position = np.flatnonzero(codes)
+    index = codes.take(position)
+    index += table.span * (table.width + 1)
+    packed = table.packed.take(index)
+    # Integer squares are exact, so the magnitude is rounded once, like hypot's.
+    return position, packed & 255, np.sqrt(packed >> 8, dtype=np.float64)
+
+
+def _orientation_bins(g_row, g_col, orientations):
+    """scikit-image's orientation bin of each gradient; ``orientations`` means no bin.
+
+    ``g_row`` must hold -0.0, not +0.0, for zero row gradients: arctan2 then gives
+    -180 degrees rather than +180 for leftward gradients, and adding 180 to
+    negative angles reproduces scikit-image's ``% 180`` exactly, five times faster.
+    """
+    angle = np.arctan2(g_row, g_col)
+    np.rad2deg(angle, out=angle)
+    np.add(angle, 180.0, out=angle, where=angle < 0)
+    edges = np.append(_bin_edges(orientations), np.inf)
+    # A first guess by scaling is at most one bin off next to an edge; compare
+    # with the exact edges both ways.
+    bins = (angle * (orientations / 180.0)).astype(np.intp)
+    bins -= angle < edges.take(bins)
+    bins += angle >= edges.take(bins + 1)
+    return bins
+
+
+def _bin_edges(orientations):
+    """Bin edges in degrees, computed as scikit-image does (in double precision)."""
+    return (180.0 / orientations) * np.arange(orientations + 1)
+
+
+def _magnitude(g_row, g_col):
+    """Gradient magnitudes; within an ulp of ``np.hypot`` and five times faster."""
+    magnitude = g_row * g_row
+    magnitude += g_col * g_col
+    np.sqrt(magnitude, out=magnitude)
+    if magnitude.size and magnitude.max() == np.inf:  # squares overflowed; hypot does not
+        magnitude = np.hypot(g_col, g_row)
+    return magnitude
+
+
+def _cell_histograms(position, bins, magnitude, geometry, n_images):
+    """Cell histograms, (n_images, cell rows, cell cols, orientations), float32.
+
+    Emulates scikit-image's loop exactly: each cell's pixels are added in
+    row-major order into a C ``float`` (in double, then rounded to float), so
+    the sums are rounded the same way. Each position within a cell is one
+    vectorised step over all cells, every cell receiving at most one vote.
+    """
+    orientations = geometry.orientations
+    n_cells = n_images * int(np.prod(geometry.n_cells))
+    cell_size = int(np.prod(geometry.cell))
+    # One extra slot per cell collects the votes that fall in no bin.
+    slots = position % n_cells
+    slots *= orientations + 1
+    slots += bins
+    bounds = np.searchsorted(position, np.arange(cell_size + 1) * n_cells)
+    totals = np.zeros(n_cells * (orientations + 1), dtype=np.float32)
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        step_slots = slots[start:stop]
+        running = totals.take(step_slots)
+        np.add(running, magnitude[start:stop], out=running, casting="unsafe")
+        totals[step_slots] = running
+    totals = totals.reshape(n_images, *geometry.n_cells, orientations + 1)
+    return totals[..., :orientations] / np.float32(cell_size)
+
+
+def _normalize_blocks(histograms, geometry, block_norm, out):
+    """Normalise every block of cells as scikit-image does, writing rows of ``out``."""
+    histograms = histograms.astype(np.float64)
+    cell_values = histograms.reshape(-1, geometry.orientations)
+    if block_norm in ("L1", "L1-sqrt"):  # histograms are non-negative: no abs needed
+        norms = _block_sums(cell_values.sum(axis=1), histograms.shape[:3], geometry.block)
+        norms += _EPS
+    else:
+        norms = _block_sums(_row_squares(cell_values), histograms.shape[:3], geometry.block)
+        norms += _EPS**2
+        np.sqrt(norms, out=norms)
+    work = out if out.dtype == np.float64 else np.empty(out.shape)
+    blocks = sliding_window_view(histograms, geometry.block, axis=(1, 2))
+    blocks = blocks.transpose(0, 1, 2, 4, 5, 3)  # scikit-image's feature order
+    work.reshape(blocks.shape)[...] = blocks
+    rows = work.reshape(norms.size, -1)
+    norms = norms.reshape(-1, 1)
+    if block_norm == "L2-Hys":
+        # min(v / n, 0.2) / |min(v / n, 0.2)|, eps included, equals
+        # min(v, 0.2 n) / |min(v, 0.2 n)| with eps scaled by n; clipping before
+        # dividing saves two passes over the features.
+        np.minimum(rows, _HYS_CLIP * norms, out=rows)
+        norms = np.sqrt(_row_squares(rows) + (_EPS * norms[:, 0]) ** 2).reshape(-1, 1)
+    rows /= norms
+    if block_norm == "L1-sqrt":
+        np.sqrt(rows, out=rows)
+    if work is not out:
+        out[...] = work
+
+
+def _row_squares(rows):
+    """Sum of squares of each row of a 2-D array (a matrix product: fast for short rows)."""
+    return np.square(rows) @ np.ones(rows.shape[1])
+
+
+def _block_sums(cell_values, cells_shape, block):
+    """Sum of a per-cell value over every block: (n_images, block rows, block cols)."""
+    cell_values = cell_values.reshape(cells_shape)
+    n_rows, n_cols = cells_shape[1] - block[0] + 1, cells_shape[2] - block[1] + 1
+    sums = cell_values[:, :n_rows, :n_cols].copy()
+    for row in range(block[0]):
+        for col in range(block[1]):
+            if row or col:
+                sums += cell_values[:, row : row + n_rows, col : col + n_cols]
+    return sums

@@ -1,0 +1,173 @@
+"""Shared behaviour of the Keras classifiers: scikit-learn >= 1.6 tags, image input,
+seeding on every Keras backend, and a stratified validation split carved in ``fit``."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import scipy.sparse
+from scikeras.wrappers import KerasClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.utils import ClassifierTags
+from sklearn.utils.validation import check_array, column_or_1d
+
+from estimators.activations import resolve_activation
+
+
+class KerasImageClassifier(KerasClassifier):
+    """Base for classifiers whose Keras model takes flat images and ends in a softmax.
+
+    Subclasses set their topology parameters in ``__init__`` and implement
+    ``_hidden_layers(inputs) -> tensor``; this class adds the input, the softmax head
+    and compilation.
+
+    Input may be flat ``(n_samples, n_features)`` or image-shaped ``(n, h, w)`` /
+    ``(n, h, w, c)``; image-shaped input is flattened here and the shape is kept in
+    ``image_shape_`` so convolutional subclasses can restore it inside the model.
+    """
+
+    def __sklearn_tags__(self):
+        # scikeras 0.13 lists BaseEstimator before ClassifierMixin, so the mixin's tags
+        # never apply and `is_classifier` is False; CV would then use unstratified folds.
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=False)
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    # --- input -------------------------------------------------------------------
+    def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
+        if X is not None:
+            if scipy.sparse.issparse(X):
+                check_array(X, accept_sparse=False)  # raises scikit-learn's own message
+            X = self._flatten_images(X, reset=reset)
+        if getattr(y, "ndim", None) == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if X is not None and not reset and hasattr(self, "n_features_in_"):
+            self._check_n_features(X)
+        X, y = super()._validate_data(X=X, y=y, reset=reset, y_numeric=y_numeric)
+        if y is not None and reset and len(np.unique(y, axis=0)) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes; "
+                f"the data contains only one class: {np.unique(y)[0]!r}."
+            )
+        return X, y
+
+    def _flatten_images(self, X, *, reset: bool):
+        if hasattr(X, "ndim") and X.ndim >= 3:
+            image_shape = tuple(X.shape[1:]) if X.ndim == 4 else (*X.shape[1:], 1)
+            if not reset and getattr(self, "image_shape_", image_shape) != image_shape:
+                raise ValueError(
+                    f"X has images of shape {image_shape}, but {type(self).__name__} "
+                    f"was fitted on images of shape {self.image_shape_}."
+                )
+            X = np.reshape(X, (X.shape[0], -1))
+            if reset:
+                self.image_shape_ = image_shape
+        elif reset and hasattr(X, "shape") and len(X.shape) == 2:
+            self.image_shape_ = self._square_image_shape(X.shape[1])
+        return X
+
+    def _square_image_shape(self, n_features: int) -> tuple[int, int, int] | None:
+        # Only convolutional models need a 2-D shape; the MLP accepts any width.
+        side = math.isqrt(n_features)
+        return (side, side, 1) if side * side == n_features else None
+
+    def _check_n_features(self, X) -> None:
+        n_features = X.shape[1] if len(getattr(X, "shape", ())) == 2 else None
+        if n_features is not None and n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+
+    # --- model ---------------------------------------------------------------------
+    def _keras_build_fn(self, compile_kwargs: dict) -> keras.Model:
+        inputs = keras.Input(shape=(self.n_features_in_,), name="pixels")
+        hidden = self._hidden_layers(inputs)
+        outputs = keras.layers.Dense(self.n_classes_, activation="softmax", name="softmax")(
+            hidden
+        )
+        model = keras.Model(inputs, outputs, name=type(self).__name__)
+        model.compile(
+            optimizer=compile_kwargs["optimizer"],
+            loss=compile_kwargs["loss"],
+            metrics=compile_kwargs.get("metrics") or ["accuracy"],
+        )
+        return model
+
+    def _hidden_layers(self, inputs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _activation(self):
+        return resolve_activation(self.activation)
+
+    def _dense_block(self, x, units: int, index: int):
+        x = keras.layers.Dense(units, name=f"dense_{index}")(x)
+        if self.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        x = keras.layers.Activation(self._activation(), name=f"activation_{index}")(x)
+        if self.dropout:
+            x = keras.layers.Dropout(self.dropout, name=f"dropout_{index}")(x)
+        return x
+
+    def _build_keras_model(self):
+        self._seed_keras()
+        return super()._build_keras_model()
+
+    # --- training ------------------------------------------------------------------
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        if self.validation_split and "validation_data" not in kwargs:
+            X, y, sample_weight, kwargs["validation_data"] = self._carve_validation(
+                X, y, sample_weight
+            )
+            kwargs["validation_split"] = 0.0
+        # Callbacks passed to fit() (progress bars, live tracking) belong to this fit
+        # only; scikeras would drop them, so they join the configured ones here.
+        configured = self._fit_callbacks
+        self._fit_callbacks = [*configured, *(kwargs.pop("callbacks", None) or [])]
+        self._seed_keras()
+        try:
+            super()._fit_keras_model(
+                X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+            )
+        finally:
+            self._fit_callbacks = configured
+
+    def _carve_validation(self, X, y, sample_weight):
+        """Split off ``validation_split`` of the (already encoded) training data.
+
+        Keras' own ``validation_split`` takes the last rows before shuffling, which is
+        biased on sorted data; this split is stratified and follows ``random_state``.
+        """
+        labels = y if y.ndim == 1 else np.argmax(y, axis=1)
+        _, counts = np.unique(labels, return_counts=True)
+        n_val = math.ceil(self.validation_split * len(labels))
+        stratify = labels if counts.min() >= 2 and n_val >= len(counts) else None
+        indices = np.arange(len(labels))
+        train_idx, val_idx = train_test_split(
+            indices,
+            test_size=self.validation_split,
+            stratify=stratify,
+            random_state=self._random_state,
+        )
+        weights = None if sample_weight is None else np.asarray(sample_weight)[train_idx]
+        return X[train_idx], y[train_idx], weights, (X[val_idx], y[val_idx])
+
+    def _seed_keras(self) -> None:
+        # scikeras seeds only TensorFlow; this also covers the JAX and torch backends
+        # and Keras' own global seed generator.
+        if self._random_state is not None:
+            keras.utils.set_random_seed(int(self._random_state))
+
+    # --- reporting -----------------------------------------------------------------
+    def count_weights(self) -> int:
+        """Number of weights (trainable and not) in the fitted Keras model."""
+        return int(self.model_.count_params())

@@ -1,0 +1,217 @@
+"""The Keras classifiers behave as scikit-learn classifiers (scikit-learn >= 1.6)."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import check_class_weight_classifiers, parametrize_with_checks
+
+from estimators import KerasCNNClassifier, KerasMLPClassifier, PixelScaler
+
+# Checks that cannot pass, and why. Everything else in scikit-learn's suite must pass.
+INHERITED = {
+    "check_estimator_tags_renamed": (
+        "scikeras.BaseWrapper, a parent we do not own, still defines the pre-1.6 "
+        "_more_tags; our classes define __sklearn_tags__, which scikit-learn reads"
+    ),
+    "check_mixin_order": (
+        "scikeras.KerasClassifier puts BaseEstimator before ClassifierMixin and Python's "
+        "MRO cannot reorder a parent's bases; __sklearn_tags__ sets the classifier type "
+        "instead (test_is_classifier, test_cross_val_score_is_stratified)"
+    ),
+    "check_class_weight_classifiers": (
+        "40 epochs on the check's unscaled blobs (std 20) is too short for its 0.87 "
+        "threshold; test_class_weight_check_with_a_longer_budget runs it with 100"
+    ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "minibatch SGD: repeating a row changes the gradient steps, so weighting and "
+        "repetition are equivalent only in expectation"
+    ),
+}
+NOT_SQUARE = (
+    "the check's data has 2-30 features, not a square image; a flat CNN input must be "
+    "a square image by design (test_cnn_rejects_flat_non_square_input)"
+)
+CNN_NOT_SQUARE = [
+    "check_fit_score_takes_y",
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_estimators_dtypes",
+    "check_sample_weights_pandas_series",
+    "check_sample_weights_not_an_array",
+    "check_sample_weights_list",
+    "check_all_zero_sample_weights_error",
+    "check_sample_weights_shape",
+    "check_sample_weights_not_overwritten",
+    "check_dtype_object",
+    "check_pipeline_consistency",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_classifier_data_not_an_array",
+    "check_classifiers_one_label_sample_weights",
+    "check_classifiers_classes",
+    "check_estimators_partial_fit_n_features",
+    "check_classifiers_train",
+    "check_supervised_y_2d",
+    "check_class_weight_classifiers",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+]
+
+
+def expected_failures(estimator):
+    failures = dict(INHERITED)
+    if isinstance(estimator, KerasCNNClassifier):
+        failures.update(dict.fromkeys(CNN_NOT_SQUARE, NOT_SQUARE))
+    return failures
+
+
+@parametrize_with_checks(
+    [
+        KerasMLPClassifier((16,), epochs=40, batch_size=32, random_state=0),
+        KerasCNNClassifier((2,), 1, 1, (8,), epochs=2, batch_size=32, random_state=0),
+    ],
+    expected_failed_checks=expected_failures,
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_class_weight_check_with_a_longer_budget():
+    model = KerasMLPClassifier((16,), epochs=100, batch_size=32, random_state=0)
+    check_class_weight_classifiers("KerasMLPClassifier", model)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X.astype(np.float32) / 16.0, y
+
+
+def small_mlp(**params):
+    defaults = dict(hidden_layer_sizes=(32,), epochs=4, batch_size=64, random_state=0)
+    return KerasMLPClassifier(**{**defaults, **params})
+
+
+def test_is_classifier():
+    assert is_classifier(small_mlp())
+    assert is_classifier(KerasCNNClassifier())
+    assert is_classifier(make_pipeline(PixelScaler(), small_mlp()))
+
+
+def test_clone_keeps_every_parameter():
+    est = small_mlp(epochs=7, batch_size=17, verbose=2, optimizer__learning_rate=0.005)
+    params = clone(est).get_params()
+    assert params["epochs"] == 7
+    assert params["batch_size"] == 17
+    assert params["verbose"] == 2
+    assert params["optimizer__learning_rate"] == 0.005
+    assert params["hidden_layer_sizes"] == (32,)
+
+
+def test_cross_val_score_is_stratified(digits):
+    X, y = digits
+    # Sorted by class: unstratified 3-fold CV would test each fold on a class the
+    # model never saw (accuracy 0). Stratified folds keep every class in training.
+    keep = y < 3
+    order = np.argsort(y[keep], kind="stable")
+    X3, y3 = X[keep][order], y[keep][order]
+    unstratified = cross_val_score(small_mlp(), X3, y3, cv=KFold(3))
+    assert unstratified.max() < 0.1, "the data must defeat unstratified folds"
+    scores = cross_val_score(small_mlp(), X3, y3, cv=3)
+    assert scores.min() > 0.8
+
+
+def test_grid_search_over_learning_rate_and_topology(digits):
+    X, y = digits
+    grid = {"optimizer__learning_rate": [1e-5, 1e-2], "hidden_layer_sizes": [(8,), (32,)]}
+    search = GridSearchCV(small_mlp(epochs=3), grid, cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    # A learning rate of 1e-5 barely moves the weights in 3 epochs.
+    assert search.best_params_["optimizer__learning_rate"] == 1e-2
+    assert search.best_estimator_.model_.count_params() > 0
+
+
+def test_pickled_pipeline_predicts_the_same(digits):
+    X, y = digits
+    pipe = make_pipeline(PixelScaler(max_value=1.0), small_mlp(activation="scaled_tanh"))
+    pipe.fit(X, y)
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_allclose(restored.predict_proba(X), pipe.predict_proba(X), atol=1e-6)
+
+
+def test_predict_proba_rows_sum_to_one_and_string_labels_work(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven"] + ["x", "y"])
+    model = small_mlp(epochs=10).fit(X, names[y])
+    proba = model.predict_proba(X[:50])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert set(model.predict(X[:50])) <= set(names)
+    assert model.score(X, names[y]) > 0.8
+
+
+def test_random_state_makes_fit_reproducible(digits):
+    X, y = digits
+    first = small_mlp(random_state=3, dropout=0.2, validation_split=0.1).fit(X, y)
+    second = small_mlp(random_state=3, dropout=0.2, validation_split=0.1).fit(X, y)
+    other = small_mlp(random_state=4, dropout=0.2, validation_split=0.1).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert first.history_["val_loss"] == second.history_["val_loss"]
+    assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
+
+
+def test_validation_split_is_stratified_and_reported(digits):
+    X, y = digits
+    model = small_mlp(validation_split=0.2).fit(X, y)
+    assert set(model.history_) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(model.history_["val_accuracy"]) == 4
+
+
+def test_single_class_is_a_clear_error(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        small_mlp().fit(X[:20], np.zeros(20))
+
+
+def test_cnn_takes_images_flat_or_shaped(digits):
+    X, y = digits
+    images = X.reshape(-1, 8, 8)
+    cnn = KerasCNNClassifier((8,), 3, 2, (32,), epochs=4, batch_size=64, random_state=0)
+    fitted = clone(cnn).fit(images, y)
+    assert fitted.image_shape_ == (8, 8, 1)
+    np.testing.assert_allclose(fitted.predict_proba(X), fitted.predict_proba(images), atol=1e-6)
+    assert fitted.score(images, y) > 0.6
+    with pytest.raises(ValueError, match="images of shape"):
+        fitted.predict(X.reshape(-1, 4, 16))
+
+
+def test_cnn_rejects_flat_non_square_input(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="not a square number"):
+        KerasCNNClassifier(epochs=1).fit(X[:, :60], y)
+
+
+def test_cnn_too_many_poolings_is_explained():
+    images = np.zeros((4, 8, 8), dtype=np.float32)
+    cnn = KerasCNNClassifier((4, 4, 4, 4), pool=2)
+    with pytest.raises(ValueError, match="shrink 8x8 images to nothing"):
+        cnn.initialize(images, np.array([0, 1, 0, 1]))
+
+
+def test_wrong_feature_count_at_predict_uses_scikit_learn_wording(digits):
+    X, y = digits
+    model = small_mlp(epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="X has 10 features, but KerasMLPClassifier is expecting"):
+        model.predict(X[:, :10])
