@@ -136,7 +136,10 @@ def run_summary(report) -> str:
     epochs = len(outcome.history.get("loss", []))
     rows = [
         ("benchmark", f"{report.benchmark.name} on {report.dataset.name}, seed {report.seed}"),
-        ("training", f"{epochs} epochs in {outcome.fit_seconds:.1f} s, {outcome.n_weights:,} weights"),
+        (
+            "training",
+            f"{epochs} epochs in {outcome.fit_seconds:.1f} s, {outcome.n_weights:,} weights",
+        ),
     ]
     if "val_accuracy" in outcome.history:
         rows.append(("val accuracy", f"{outcome.history['val_accuracy'][-1]:.4f} (last epoch)"))

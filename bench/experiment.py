@@ -74,7 +74,9 @@ def run_benchmark(
         On Ctrl-C; the run is closed as KILLED with the epochs done so far.
     """
     benchmark = get_benchmark(name)
-    configured_pipeline(benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments)
+    configured_pipeline(
+        benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments
+    )
     dataset = load_dataset(benchmark.dataset, progress=download_progress)
     pipeline, overrides = configured_pipeline(
         benchmark, pixel_max=dataset.pixel_max, seed=seed, epochs=epochs, assignments=assignments
@@ -82,7 +84,9 @@ def run_benchmark(
     client = tracking.open_client()
     experiment = experiment or benchmark.name
     tags = run_tags(benchmark, seed, command)
-    with tracking.tracked_run(experiment, f"{benchmark.name} seed={seed}", tags, client=client) as run:
+    with tracking.tracked_run(
+        experiment, f"{benchmark.name} seed={seed}", tags, client=client
+    ) as run:
         run.log_params(run_params(pipeline, dataset, seed))
         logger = run.epoch_logger()
         try:
@@ -111,7 +115,9 @@ def run_tags(benchmark: Benchmark, seed: int, command: str | None) -> dict[str, 
         "seed": str(seed),
         "keras_backend": environment.keras_backend(),
     }
-    tags.update({f"version.{name}": version for name, version in environment.package_versions().items()})
+    tags.update(
+        {f"version.{name}": version for name, version in environment.package_versions().items()}
+    )
     commit = environment.git_commit()
     if commit:
         tags["git_commit"] = commit
@@ -132,6 +138,7 @@ def run_params(pipeline: Pipeline, dataset: Dataset, seed: int) -> dict[str, Any
             "n_train": dataset.sizes["train"],
             "n_test": dataset.sizes["test"],
             "image_shape": dataset.image_shape,
+            "class_names": ", ".join(dataset.class_names),
         }
     )
     return params

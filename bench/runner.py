@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ def fit_pipeline(
     started = time.perf_counter()
     pipeline.fit(dataset.X_train, dataset.y_train, **{f"{step}__callbacks": list(callbacks)})
     seconds = time.perf_counter() - started
-    history = {key: [float(v) for v in values] for key, values in classifier_of(pipeline).history_.items()}
+    history = {
+        key: [float(v) for v in values] for key, values in classifier_of(pipeline).history_.items()
+    }
     return history, seconds
 
 
@@ -77,17 +80,13 @@ def fit_and_score(pipeline: Pipeline, dataset: Dataset, *, callbacks: Sequence =
     """Fit ``pipeline`` on ``dataset``'s training split and score it on the test split."""
     history, seconds = fit_pipeline(pipeline, dataset, callbacks=callbacks)
     classifier = classifier_of(pipeline)
-    n_train = len(dataset.y_train)
+    # The classifier holds out ceil(split * n) rows, as train_test_split does.
+    n_validation = math.ceil((classifier.validation_split or 0.0) * len(dataset.y_train))
     return RunOutcome(
         pipeline=pipeline,
         history=history,
         fit_seconds=seconds,
         n_weights=classifier.count_weights(),
-        n_validation=n_train - _trained_on(classifier, n_train),
+        n_validation=n_validation,
         test=score_on_test(pipeline, dataset),
     )
-
-
-def _trained_on(classifier, n_train: int) -> int:
-    split = getattr(classifier, "validation_split", 0.0) or 0.0
-    return n_train - int(np.ceil(split * n_train))

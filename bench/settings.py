@@ -93,6 +93,4 @@ def _checked_value(name: str, value: Any, default: Any) -> Any:
             return float(value)
         if isinstance(default, tuple) and isinstance(value, list):
             return tuple(value)
-    raise UsageError(
-        f"--set {name}={value!r}: expected {type(default).__name__} like {default!r}"
-    )
+    raise UsageError(f"--set {name}={value!r}: expected {type(default).__name__} like {default!r}")

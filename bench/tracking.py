@@ -25,8 +25,8 @@ from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from bench import reports
 import estimators
+from bench import reports
 from bench.data import Dataset
 from bench.environment import package_versions
 from bench.errors import TrackingError

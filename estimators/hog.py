@@ -4,19 +4,25 @@
 gives (``feature_vector=True``), but computes a whole batch at once with NumPy
 instead of calling scikit-image once per image.
 
-Matching scikit-image closely needs its quirks, taken from ``_hog.py`` and the
-Cython ``_hoghistogram.pyx`` of scikit-image 0.26:
+Matching scikit-image needs its details, taken from ``_hog.py`` and the Cython
+``_hoghistogram.pyx`` of scikit-image 0.26:
 
 * gradients are central differences in the image's float type (float32 for
   float16/float32 images, float64 otherwise), zero on the image border;
 * a pixel's orientation is ``rad2deg(arctan2(g_row, g_col)) % 180`` and it votes
-  its whole magnitude ``hypot(g_col, g_row)`` into the one bin ``i`` with
-  ``180 / n * i <= orientation < 180 / n * (i + 1)``; a pixel in no bin (an
-  orientation of exactly 180 after rounding) votes nowhere;
-* a cell is summed pixel by pixel, in row-major order, into a C ``float``, and
-  divided by the number of pixels in a cell, in single precision;
-* pixels right or below the last whole cell are ignored;
+  its whole magnitude into the one bin ``i`` with
+  ``180. / n * i <= orientation < 180. / n * (i + 1)`` (doubles); a pixel in no
+  bin (an orientation that rounds to 180) votes nowhere;
+* a cell's pixels are added one by one, in row-major order, into a C ``float``,
+  which is then divided by the pixels per cell in single precision;
+* pixels right of or below the last whole cell are ignored;
 * blocks are normalised in float64 with ``eps = 1e-5``.
+
+What makes the batch code fast: pixels with a zero gradient are skipped (three
+quarters of an MNIST digit); integer images look their orientation bins up in a
+table instead of calling arctan2; and each pixel position within a cell is one
+vectorised step over every cell of the batch, which keeps scikit-image's order
+of float additions.
 """
 
 from __future__ import annotations
@@ -35,10 +41,10 @@ BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 _EPS = 1e-5  # scikit-image's _hog_normalize_block
 _HYS_CLIP = 0.2
 # Integer images whose values span at most this use a table of every possible
-# gradient instead of arctan2/hypot per pixel: (2 * 255 + 1) ** 2 entries, 2 MiB each.
+# gradient instead of arctan2 per pixel: (2 * 255 + 1) ** 2 int32 entries, 1 MiB.
 _MAX_LOOKUP_SPAN = 255
-# Pixels per batch when batch_size is None: keeps the per-batch temporaries
-# (about 100 bytes a pixel at worst) near 50 MiB, small next to typical outputs.
+# Pixels per batch when batch_size is None: the per-batch temporaries (about 30
+# bytes a pixel for MNIST, 100 at worst) stay near 15-50 MiB.
 _PIXELS_PER_BATCH = 2**19
 
 
@@ -74,8 +80,9 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
 
     Reproduces ``skimage.feature.hog(image, orientations, pixels_per_cell,
     cells_per_block, block_norm, transform_sqrt=transform_sqrt,
-    feature_vector=True)`` for every image (to about 1e-15), computed for the
-    whole batch with NumPy, many times faster than a loop over images.
+    feature_vector=True)`` for every image, within 1e-6 and in practice within
+    1e-15, computed for the whole batch with NumPy: on MNIST, 20 to 60 times
+    faster than a loop over images.
 
     Parameters
     ----------
@@ -110,8 +117,9 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     -----
     ``X`` is either ``(n_images, height, width)`` or ``(n_images, side * side)``
     with each row a flattened square image. Any real dtype is accepted. The
-    output dtype follows scikit-image: float32 for float16/float32 images,
-    float64 for everything else (integers included).
+    output dtype follows scikit-image: float32 for float16/float32 images (which
+    also suits Keras and halves the memory), float64 for everything else,
+    integers included.
 
     Examples
     --------
@@ -171,8 +179,8 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
             float32 for float16/float32 images, float64 otherwise.
         """
         check_is_fitted(self)
-        images = self._validate_images(X, reset=False)
         geometry = self._geometry()
+        images = self._validate_images(X, reset=False)
         if self.transform_sqrt and images.min() < 0:
             raise ValueError(
                 "transform_sqrt=True takes the square root of every pixel, so pixels must be "
@@ -270,6 +278,10 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         cell = _as_pair(self.pixels_per_cell, "pixels_per_cell")
         block = _as_pair(self.cells_per_block, "cells_per_block")
         geometry = _Geometry(int(orientations), cell, block, tuple(self.image_shape_))
+        if self.batch_size is not None and (
+            not isinstance(self.batch_size, Integral) or self.batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be None or an int >= 1, got {self.batch_size!r}.")
         if min(geometry.n_blocks) < 1:
             height, width = geometry.image_shape
             raise ValueError(
@@ -282,8 +294,6 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     def _batch_size(self) -> int:
         if self.batch_size is None:
             return max(1, _PIXELS_PER_BATCH // int(np.prod(self.image_shape_)))
-        if not isinstance(self.batch_size, Integral) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be None or an int >= 1, got {self.batch_size!r}.")
         return int(self.batch_size)
 
 
@@ -388,21 +398,19 @@ def _to_position_major(pixels, geometry):
 
 
 def _gradients(images, geometry):
-    """``-g_row`` and ``g_col`` of the covered pixels, as in ``_hog_channel_gradient``.
+    """Row and column gradients of the covered pixels, as ``_hog_channel_gradient``.
 
-    Central differences in the images' dtype, zero on the image border. The row
-    gradient is negated so that, for floats, equal neighbours give -0.0 rather
-    than +0.0 once negated back (see :func:`_orientation_bins`).
+    Central differences in the images' dtype, zero on the image border.
     """
     n_images, height, width = images.shape
     rows, cols = geometry.covered_shape
     inner_rows = max(min(rows, height - 1) - 1, 0)  # rows 1..inner_rows have both neighbours
     inner_cols = max(min(cols, width - 1) - 1, 0)
-    neg_g_row = np.zeros((n_images, rows, cols), images.dtype)
+    g_row = np.zeros((n_images, rows, cols), images.dtype)
     np.subtract(
-        images[:, :inner_rows, :cols],
         images[:, 2 : 2 + inner_rows, :cols],
-        out=neg_g_row[:, 1 : 1 + inner_rows],
+        images[:, :inner_rows, :cols],
+        out=g_row[:, 1 : 1 + inner_rows],
     )
     g_col = np.zeros((n_images, rows, cols), images.dtype)
     np.subtract(
@@ -410,7 +418,7 @@ def _gradients(images, geometry):
         images[:, :rows, :inner_cols],
         out=g_col[:, :, 1 : 1 + inner_cols],
     )
-    return neg_g_row, g_col
+    return g_row, g_col
 
 
 def _float_votes(images, geometry):
@@ -419,13 +427,13 @@ def _float_votes(images, geometry):
     Pixels with a zero gradient add nothing to any histogram, so only the others
     (about a quarter of the pixels of an MNIST digit) are binned.
     """
-    neg_g_row, g_col = (
+    g_row, g_col = (
         _to_position_major(gradient, geometry).ravel() for gradient in _gradients(images, geometry)
     )
-    moving = neg_g_row != 0
+    moving = g_row != 0
     moving |= g_col != 0
     position = np.flatnonzero(moving)
-    g_row = np.negative(neg_g_row.take(position), dtype=np.float64)
+    g_row = g_row.take(position).astype(np.float64, copy=False)
     g_col = g_col.take(position).astype(np.float64, copy=False)
     bins = _orientation_bins(g_row, g_col, geometry.orientations)
     return position, bins, _magnitude(g_row, g_col)
@@ -433,11 +441,11 @@ def _float_votes(images, geometry):
 
 def _table_votes(images, geometry, table):
     """Like :func:`_float_votes`, for int16 images, through a :class:`_GradientTable`."""
-    neg_g_row, g_col = _gradients(images, geometry)
-    codes = np.multiply(neg_g_row, -table.width, dtype=np.int32)
+    g_row, g_col = _gradients(images, geometry)
+    codes = np.multiply(g_row, table.width, dtype=np.int32)
     codes += g_col
     codes = _to_position_major(codes, geometry).ravel()
-    position = np.flatnonzero(codes)
+    position = np.flatnonzero(codes != 0)  # ten times faster on booleans than on ints
     index = codes.take(position)
     index += table.span * (table.width + 1)
     packed = table.packed.take(index)
@@ -446,15 +454,17 @@ def _table_votes(images, geometry, table):
 
 
 def _orientation_bins(g_row, g_col, orientations):
-    """scikit-image's orientation bin of each gradient; ``orientations`` means no bin.
-
-    ``g_row`` must hold -0.0, not +0.0, for zero row gradients: arctan2 then gives
-    -180 degrees rather than +180 for leftward gradients, and adding 180 to
-    negative angles reproduces scikit-image's ``% 180`` exactly, five times faster.
-    """
+    """scikit-image's orientation bin of each gradient; ``orientations`` means no bin."""
     angle = np.arctan2(g_row, g_col)
     np.rad2deg(angle, out=angle)
-    np.add(angle, 180.0, out=angle, where=angle < 0)
+    # scikit-image's ``% 180``, twice as fast: for angles in [-180, 180],
+    # subtracting 180 * floor(angle / 180) leaves [0, 180) alone, maps 180 to 0
+    # and adds 180 to negative angles, rounding as ``%`` does (a tiny negative
+    # angle becomes exactly 180, which is in no bin).
+    turns = angle / 180.0
+    np.floor(turns, out=turns)
+    turns *= 180.0
+    angle -= turns
     edges = np.append(_bin_edges(orientations), np.inf)
     # A first guess by scaling is at most one bin off next to an edge; compare
     # with the exact edges both ways.
@@ -490,14 +500,17 @@ def _cell_histograms(position, bins, magnitude, geometry, n_images):
     orientations = geometry.orientations
     n_cells = n_images * int(np.prod(geometry.n_cells))
     cell_size = int(np.prod(geometry.cell))
-    # One extra slot per cell collects the votes that fall in no bin.
-    slots = position % n_cells
-    slots *= orientations + 1
+    # One extra slot per cell collects the votes that fall in no bin. A vote at
+    # position-major index step * n_cells + cell goes to slot cell * (bins + 1) + bin;
+    # subtracting each step's offset in the loop is cheaper than a modulo here.
+    slots = position * (orientations + 1)
     slots += bins
+    step_offset = n_cells * (orientations + 1)
     bounds = np.searchsorted(position, np.arange(cell_size + 1) * n_cells)
     totals = np.zeros(n_cells * (orientations + 1), dtype=np.float32)
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+    for step, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         step_slots = slots[start:stop]
+        step_slots -= step * step_offset
         running = totals.take(step_slots)
         np.add(running, magnitude[start:stop], out=running, casting="unsafe")
         totals[step_slots] = running
@@ -506,47 +519,47 @@ def _cell_histograms(position, bins, magnitude, geometry, n_images):
 
 
 def _normalize_blocks(histograms, geometry, block_norm, out):
-    """Normalise every block of cells as scikit-image does, writing rows of ``out``."""
-    histograms = histograms.astype(np.float64)
-    cell_values = histograms.reshape(-1, geometry.orientations)
+    """Normalise every block of float32 cell histograms as scikit-image does (in float64).
+
+    Writes one row of ``out`` per image, in scikit-image's feature order.
+    """
+    cells = histograms.reshape(-1, geometry.orientations)
     if block_norm in ("L1", "L1-sqrt"):  # histograms are non-negative: no abs needed
-        norms = _block_sums(cell_values.sum(axis=1), histograms.shape[:3], geometry.block)
+        norms = _block_sums(cells.sum(axis=1, dtype=np.float64), histograms.shape, geometry)
         norms += _EPS
     else:
-        norms = _block_sums(_row_squares(cell_values), histograms.shape[:3], geometry.block)
+        squares = np.einsum("ij,ij->i", cells, cells, dtype=np.float64)
+        norms = _block_sums(squares, histograms.shape, geometry)
         norms += _EPS**2
         np.sqrt(norms, out=norms)
-    work = out if out.dtype == np.float64 else np.empty(out.shape)
     blocks = sliding_window_view(histograms, geometry.block, axis=(1, 2))
     blocks = blocks.transpose(0, 1, 2, 4, 5, 3)  # scikit-image's feature order
-    work.reshape(blocks.shape)[...] = blocks
-    rows = work.reshape(norms.size, -1)
-    norms = norms.reshape(-1, 1)
-    if block_norm == "L2-Hys":
-        # min(v / n, 0.2) / |min(v / n, 0.2)|, eps included, equals
-        # min(v, 0.2 n) / |min(v, 0.2 n)| with eps scaled by n; clipping before
-        # dividing saves two passes over the features.
-        np.minimum(rows, _HYS_CLIP * norms, out=rows)
-        norms = np.sqrt(_row_squares(rows) + (_EPS * norms[:, 0]) ** 2).reshape(-1, 1)
-    rows /= norms
+    by_block = norms[..., None, None, None]
+    if block_norm in ("L1", "L2"):
+        # A float32 ``out`` rounds the float64 quotient once, as scikit-image does.
+        np.divide(blocks, by_block, out=out.reshape(blocks.shape))
+        return
+    work = out if out.dtype == np.float64 else np.empty(out.shape)
     if block_norm == "L1-sqrt":
-        np.sqrt(rows, out=rows)
-    if work is not out:
-        out[...] = work
+        np.divide(blocks, by_block, out=work.reshape(blocks.shape))
+        np.sqrt(work, out=out)
+        return
+    # L2-Hys: min(v / n, 0.2) / |min(v / n, 0.2)|, eps included, equals
+    # min(v, 0.2 n) / |min(v, 0.2 n)| with eps scaled by n: clipping first saves
+    # two passes over the features.
+    np.minimum(blocks, _HYS_CLIP * by_block, out=work.reshape(blocks.shape))
+    rows = work.reshape(norms.size, -1)
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows) + (_EPS * norms.ravel()) ** 2)
+    np.divide(rows, norms[:, None], out=out.reshape(rows.shape))
 
 
-def _row_squares(rows):
-    """Sum of squares of each row of a 2-D array (a matrix product: fast for short rows)."""
-    return np.square(rows) @ np.ones(rows.shape[1])
-
-
-def _block_sums(cell_values, cells_shape, block):
+def _block_sums(cell_values, cells_shape, geometry):
     """Sum of a per-cell value over every block: (n_images, block rows, block cols)."""
-    cell_values = cell_values.reshape(cells_shape)
-    n_rows, n_cols = cells_shape[1] - block[0] + 1, cells_shape[2] - block[1] + 1
+    cell_values = cell_values.reshape(cells_shape[:3])
+    (n_rows, n_cols), (block_rows, block_cols) = geometry.n_blocks, geometry.block
     sums = cell_values[:, :n_rows, :n_cols].copy()
-    for row in range(block[0]):
-        for col in range(block[1]):
+    for row in range(block_rows):
+        for col in range(block_cols):
             if row or col:
                 sums += cell_values[:, row : row + n_rows, col : col + n_cols]
     return sums

@@ -92,9 +92,7 @@ class KerasImageClassifier(KerasClassifier):
     def _keras_build_fn(self, compile_kwargs: dict) -> keras.Model:
         inputs = keras.Input(shape=(self.n_features_in_,), name="pixels")
         hidden = self._hidden_layers(inputs)
-        outputs = keras.layers.Dense(self.n_classes_, activation="softmax", name="softmax")(
-            hidden
-        )
+        outputs = keras.layers.Dense(self.n_classes_, activation="softmax", name="softmax")(hidden)
         model = keras.Model(inputs, outputs, name=type(self).__name__)
         model.compile(
             optimizer=compile_kwargs["optimizer"],

@@ -82,6 +82,8 @@ def download_file(
                 "the mirror serves a different file, try again later or supply the files "
                 "yourself"
             )
+        # mkstemp creates the file private (0600); a cache is ordinary data.
+        os.chmod(temp, 0o666 & ~_current_umask())
         os.replace(temp, dest)
     except BaseException:
         # Includes KeyboardInterrupt: no partial file may stay behind.
@@ -181,3 +183,9 @@ def _describe(err: BaseException) -> str:
         return f"HTTP {err.code} {err.reason}"
     reason = getattr(err, "reason", None)
     return str(reason) if reason is not None else (str(err) or type(err).__name__)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
@@ -33,7 +34,9 @@ def bench(*args, cwd):
 def digits_run(tmp_path_factory):
     """One real `bench run digits-mlp` whose store the tests below read back."""
     cwd = tmp_path_factory.mktemp("run")
-    done = bench("run", "digits-mlp", "--epochs", "4", "--seed", "7", "--set", "dropout=0.2", cwd=cwd)
+    done = bench(
+        "run", "digits-mlp", "--epochs", "4", "--seed", "7", "--set", "dropout=0.2", cwd=cwd
+    )
     assert done.returncode == 0, done.stderr
     run_id = re.search(r"run id\s+([0-9a-f]{32})", done.stdout).group(1)
     client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
@@ -89,7 +92,7 @@ def test_run_logs_test_scores_and_artifacts(digits_run):
         "model_summary.txt",
     } <= names
     summary = client.download_artifacts(run.info.run_id, "model_summary.txt")
-    assert "Total weights: 9,610" in open(summary).read().replace("9610", "9,610")
+    assert "Total weights: 9610" in Path(summary).read_text()
 
 
 @pytest.mark.slow
@@ -129,6 +132,10 @@ def test_bad_epochs_is_a_usage_error(tmp_path):
 def test_list_shows_every_benchmark_with_its_weight_count(tmp_path):
     done = bench("list", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    for name, weights in [("mnist-mlp ", "244,840"), ("mnist-cnn", "56,420"), ("digits-mlp", "9,610")]:
+    for name, weights in [
+        ("mnist-mlp ", "244,840"),
+        ("mnist-cnn", "56,420"),
+        ("digits-mlp", "9,610"),
+    ]:
         line = next(line for line in done.stdout.splitlines() if line.startswith(name))
         assert weights in line

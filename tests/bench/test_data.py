@@ -443,6 +443,8 @@ def test_download_lands_in_cache_and_loads(tmp_path, server):
     )
 
     assert sorted(path.name for path in cache.iterdir()) == sorted(f"{n}.gz" for n in FILE_NAMES)
+    # Readable like any file the user writes (not mkstemp's private 0600).
+    assert all(path.stat().st_mode & 0o044 for path in cache.iterdir())
     assert dataset.source == str(cache)
     np.testing.assert_array_equal(dataset.X_test, arrays[2])
     archive_size = len(gzip_idx(arrays[0]))

@@ -1,0 +1,329 @@
+"""HOGTransformer gives scikit-image's hog for every image, and behaves as a transformer."""
+
+import pickle
+
+import numpy as np
+import pytest
+from skimage.feature import hog
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+
+from estimators.hog import BLOCK_NORMS, HOGTransformer, _bin_edges, _orientation_bins
+
+TOLERANCE = 1e-6
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def skimage_hog(images, orientations, pixels_per_cell, cells_per_block, block_norm, sqrt=False):
+    """The reference: scikit-image, one image at a time."""
+    return np.array(
+        [
+            hog(
+                image,
+                orientations=orientations,
+                pixels_per_cell=_pair(pixels_per_cell),
+                cells_per_block=_pair(cells_per_block),
+                block_norm=block_norm,
+                transform_sqrt=sqrt,
+                feature_vector=True,
+            )
+            for image in images
+        ]
+    )
+
+
+def assert_matches_skimage(
+    images, orientations, pixels_per_cell, cells_per_block, block_norm, sqrt
+):
+    hog_transformer = HOGTransformer(
+        orientations, pixels_per_cell, cells_per_block, block_norm, transform_sqrt=sqrt
+    )
+    try:
+        expected = skimage_hog(
+            images, orientations, pixels_per_cell, cells_per_block, block_norm, sqrt
+        )
+    except ValueError:  # no block fits: both must refuse
+        with pytest.raises(ValueError, match="No block fits"):
+            hog_transformer.fit(images)
+        return
+    features = hog_transformer.fit_transform(images)
+    assert features.dtype == expected.dtype
+    np.testing.assert_allclose(features, expected, rtol=0, atol=TOLERANCE)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+@pytest.fixture(scope="module")
+def random_images():
+    """Raw 8-bit pixels, 30x30 (not a multiple of most cell sizes), and 28x28 floats."""
+    rng = np.random.default_rng(0)
+    return {
+        "uint8 30x30": rng.integers(0, 256, size=(3, 30, 30), dtype=np.uint8),
+        "float64 28x28": rng.random((3, 28, 28)),
+    }
+
+
+@pytest.mark.parametrize("transform_sqrt", [False, True])
+@pytest.mark.parametrize("block_norm", BLOCK_NORMS)
+@pytest.mark.parametrize("cells_per_block", [1, 2, 3])
+@pytest.mark.parametrize("pixels_per_cell", [4, 7, 8, 10, (3, 5)])
+@pytest.mark.parametrize("orientations", [4, 8, 9, 14])
+def test_matches_skimage_on_random_images(
+    random_images, orientations, pixels_per_cell, cells_per_block, block_norm, transform_sqrt
+):
+    for images in random_images.values():
+        assert_matches_skimage(
+            images, orientations, pixels_per_cell, cells_per_block, block_norm, transform_sqrt
+        )
+
+
+@pytest.mark.parametrize("block_norm", BLOCK_NORMS)
+@pytest.mark.parametrize(
+    ("pixels_per_cell", "cells_per_block"), [(2, 1), (2, 2), (2, 3), (4, 1), (4, 2), ((2, 4), 1)]
+)
+@pytest.mark.parametrize("orientations", [4, 8, 9])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_matches_skimage_on_digits(
+    digits, dtype, orientations, pixels_per_cell, cells_per_block, block_norm
+):
+    images = digits.images[:40].astype(dtype)
+    for sqrt in (False, True):
+        assert_matches_skimage(
+            images, orientations, pixels_per_cell, cells_per_block, block_norm, sqrt
+        )
+
+
+@pytest.mark.parametrize(
+    "images",
+    [
+        np.arange(4 * 16 * 16, dtype=np.uint16).reshape(4, 16, 16) * 40,  # span > 255
+        (np.arange(2 * 16 * 16).reshape(2, 16, 16) % 7 == 0),  # bool
+        np.random.default_rng(1).integers(-50, 50, size=(3, 16, 16), dtype=np.int8),
+        np.random.default_rng(2).integers(1000, 1200, size=(3, 16, 16)),  # offset int64
+        np.random.default_rng(3).random((3, 16, 16)).astype(np.float16),
+        np.random.default_rng(4).normal(scale=1e3, size=(3, 17, 23)),  # negative, non-square
+    ],
+    ids=["uint16 wide span", "bool", "int8", "int64 offset", "float16", "float64 non-square"],
+)
+@pytest.mark.parametrize("block_norm", BLOCK_NORMS)
+def test_matches_skimage_for_other_dtypes(images, block_norm):
+    assert_matches_skimage(images, 9, 4, 2, block_norm, sqrt=False)
+
+
+def _edge_images():
+    """Images whose gradients fall exactly on bin edges, or round to 180 degrees."""
+    ramp = np.add.outer(np.arange(16), np.arange(16))  # 45 degrees everywhere
+    stripes = np.tile([0, 0, 9, 9], (16, 4))  # horizontal gradients, both directions
+    checker = np.indices((16, 16)).sum(axis=0) % 2 * 200  # zero gradient inside
+    # Rows alternate between 0.1 + 0.2 and 0.3, which differ by one ulp: tiny row
+    # gradients next to unit column gradients give angles that round to 0 or 180.
+    ulp_rows = np.array([0.1 + 0.2, 0.1 + 0.2, 0.3, 0.3] * 4)[:, None]
+    ulp_image = ulp_rows + np.array([0.0, 0.0, 1.0, 1.0] * 4)[None, :]
+    integer = np.stack([ramp, ramp.T[::-1], stripes, stripes.T, checker]).astype(np.uint8)
+    return integer, integer / 255.0, ulp_image[None]
+
+
+@pytest.mark.parametrize("orientations", [2, 3, 4, 6, 8, 12, 39])
+def test_matches_skimage_on_bin_edges(orientations):
+    for images in _edge_images():
+        for block_norm in BLOCK_NORMS:
+            assert_matches_skimage(images, orientations, 4, 1, block_norm, sqrt=False)
+
+
+@pytest.mark.parametrize("orientations", [1, 2, 4, 7, 8, 9, 12, 39, 49])
+def test_orientation_bins_follow_skimage_rounding(orientations):
+    """The fast bins equal those of _hoghistogram.pyx's expressions, even for
+    gradients whose angle rounds onto a bin edge, to 180 or to -180."""
+    rng = np.random.default_rng(orientations)
+    awkward = [0.0, 1e-300, -1e-300, 5.5e-17, -5.5e-17, 1.0, -1.0, 0.5, -3.0, 1e300, -1e300]
+    g_row = np.concatenate([rng.normal(size=20_000), np.repeat(awkward, len(awkward))])
+    g_col = np.concatenate([rng.normal(size=20_000), np.tile(awkward, len(awkward))])
+    orientation = np.rad2deg(np.arctan2(g_row, g_col)) % 180
+    expected = np.searchsorted(_bin_edges(orientations)[1:], orientation, side="right")
+    np.testing.assert_array_equal(_orientation_bins(g_row, g_col, orientations), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_cell_sums_round_like_skimage(dtype):
+    """scikit-image sums a cell in a C float: summing in float64 instead would
+    differ by about 1e-7 here, so this checks far below the 1e-6 promise."""
+    images = np.random.default_rng(5).integers(0, 256, size=(4, 30, 30)).astype(dtype)
+    expected = skimage_hog(images, 9, 10, 1, "L2")
+    features = HOGTransformer(9, 10, 1, "L2").fit_transform(images)
+    np.testing.assert_allclose(features, expected, rtol=0, atol=1e-12)
+
+
+def test_mnist_shape_gives_392_features():
+    images = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    hog_transformer = HOGTransformer(orientations=8, pixels_per_cell=4, cells_per_block=1)
+    features = hog_transformer.fit_transform(images)
+    assert features.shape == (5, 7 * 7 * 8) == (5, 392)
+    assert hog_transformer.n_features_out_ == 392
+    assert hog_transformer.n_features_in_ == 784
+    assert hog_transformer.image_shape_ == (28, 28)
+
+
+def test_flat_and_3d_input_give_the_same_features(digits):
+    hog_transformer = HOGTransformer(orientations=9, pixels_per_cell=2, cells_per_block=2)
+    from_images = hog_transformer.fit_transform(digits.images[:50])
+    from_rows = clone(hog_transformer).fit_transform(digits.data[:50])
+    np.testing.assert_array_equal(from_images, from_rows)
+    # fitted on one form, transforms the other
+    np.testing.assert_array_equal(hog_transformer.transform(digits.data[:50]), from_images)
+
+
+def test_non_square_images_as_3d_array():
+    images = np.random.default_rng(0).random((2, 12, 20))
+    hog_transformer = HOGTransformer(pixels_per_cell=4, cells_per_block=2).fit(images)
+    assert hog_transformer.image_shape_ == (12, 20)
+    assert hog_transformer.n_features_in_ == 240
+    flat = hog_transformer.transform(images.reshape(2, -1))  # rows as fitted shape
+    np.testing.assert_array_equal(flat, hog_transformer.transform(images))
+
+
+def test_parameters_as_int_pair_list_or_numpy_int(digits):
+    images = digits.images[:20]
+    expected = HOGTransformer(8, (2, 2), (2, 2)).fit_transform(images)
+    for cell, block in [(2, 2), ([2, 2], [2, 2]), (np.int64(2), np.array([2, 2]))]:
+        features = HOGTransformer(np.int64(8), cell, block).fit_transform(images)
+        np.testing.assert_array_equal(features, expected)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 1000])
+def test_batch_size_does_not_change_features(digits, batch_size):
+    images = digits.images[:25]
+    expected = HOGTransformer(9, 2, 2).fit_transform(images)
+    features = HOGTransformer(9, 2, 2, batch_size=batch_size).fit_transform(images)
+    np.testing.assert_array_equal(features, expected)
+
+
+def test_transform_checks_the_feature_count(digits):
+    hog_transformer = HOGTransformer(pixels_per_cell=2, cells_per_block=2).fit(digits.data)
+    with pytest.raises(ValueError, match="X has 100 features, but HOGTransformer is expecting 64"):
+        hog_transformer.transform(np.zeros((3, 100)))
+    with pytest.raises(ValueError, match="X has 100 features, but HOGTransformer is expecting 64"):
+        hog_transformer.transform(np.zeros((3, 10, 10)))
+
+
+def test_transform_rejects_images_of_another_shape_with_as_many_pixels():
+    hog_transformer = HOGTransformer(pixels_per_cell=2, cells_per_block=1).fit(np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match=r"images of shape \(4, 16\).*fitted on .*\(8, 8\)"):
+        hog_transformer.transform(np.zeros((2, 4, 16)))
+
+
+def test_flat_input_must_be_square_images():
+    with pytest.raises(ValueError, match="30 features per row, which is not a perfect square"):
+        HOGTransformer(pixels_per_cell=2, cells_per_block=1).fit(np.zeros((4, 30)))
+
+
+def test_images_with_a_channel_axis_are_rejected(digits):
+    with pytest.raises(ValueError, match="squeeze any channel axis"):
+        HOGTransformer(pixels_per_cell=2, cells_per_block=1).fit(digits.images[..., None])
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf])
+def test_non_finite_pixels_are_rejected(digits, bad_value):
+    images = digits.images[:5].copy()
+    images[2, 3, 3] = bad_value
+    with pytest.raises(ValueError, match="Input X contains"):
+        HOGTransformer(pixels_per_cell=2, cells_per_block=1).fit(images)
+    hog_transformer = HOGTransformer(pixels_per_cell=2, cells_per_block=1).fit(digits.images)
+    with pytest.raises(ValueError, match="Input X contains"):
+        hog_transformer.transform(images)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"orientations": 0}, "orientations must be an int >= 1"),
+        ({"orientations": 2.5}, "orientations must be an int >= 1"),
+        ({"orientations": True}, "orientations must be an int >= 1"),
+        ({"block_norm": "L3"}, "block_norm must be one of 'L1', 'L1-sqrt', 'L2', 'L2-Hys'"),
+        ({"pixels_per_cell": 0}, "pixels_per_cell must be an int >= 1 or a pair"),
+        ({"pixels_per_cell": (4, 4, 4)}, "pixels_per_cell must be an int >= 1 or a pair"),
+        ({"pixels_per_cell": "4"}, "pixels_per_cell must be an int >= 1 or a pair"),
+        ({"cells_per_block": (1, -1)}, "cells_per_block must be an int >= 1 or a pair"),
+        ({"transform_sqrt": "yes"}, "transform_sqrt must be True or False"),
+        ({"batch_size": 0}, "batch_size must be None or an int >= 1"),
+        (
+            {"pixels_per_cell": 3, "cells_per_block": 3},
+            r"No block fits in 8x8 images.*at least 9 rows and 9 columns",
+        ),
+    ],
+)
+def test_bad_parameters_raise_value_error_saying_what_is_valid(digits, params, message):
+    hog_transformer = HOGTransformer(**{"pixels_per_cell": 2, "cells_per_block": 2, **params})
+    with pytest.raises(ValueError, match=message):
+        hog_transformer.fit_transform(digits.images[:5])
+
+
+def test_transform_sqrt_rejects_negative_pixels(digits):
+    hog_transformer = HOGTransformer(pixels_per_cell=2, cells_per_block=1, transform_sqrt=True)
+    hog_transformer.fit(digits.images)
+    with pytest.raises(ValueError, match="transform_sqrt=True .* non-negative"):
+        hog_transformer.transform(digits.images[:5] - 1)
+
+
+def test_transform_needs_fit(digits):
+    with pytest.raises(NotFittedError):
+        HOGTransformer().transform(digits.images)
+
+
+def test_feature_names_out(digits):
+    hog_transformer = HOGTransformer(orientations=9, pixels_per_cell=2, cells_per_block=2)
+    hog_transformer.fit(digits.data)
+    names = hog_transformer.get_feature_names_out()
+    assert len(names) == hog_transformer.n_features_out_ == 3 * 3 * 2 * 2 * 9
+    assert len(set(names)) == len(names)
+    assert names[0] == "hog_block0_0_cell0_0_orient0"
+    assert names[-1] == "hog_block2_2_cell1_1_orient8"
+    with pytest.raises(ValueError, match="input_features has 3 names"):
+        hog_transformer.get_feature_names_out(["a", "b", "c"])
+
+
+def test_pandas_output_uses_the_feature_names(digits):
+    hog_transformer = HOGTransformer(pixels_per_cell=4, cells_per_block=1).set_output(
+        transform="pandas"
+    )
+    frame = hog_transformer.fit_transform(digits.data[:10])
+    assert list(frame.columns) == list(hog_transformer.get_feature_names_out())
+
+
+def test_clone_and_pickle_round_trip(digits):
+    hog_transformer = HOGTransformer(8, [2, 2], 2, "L1", batch_size=7)
+    assert clone(hog_transformer).get_params() == hog_transformer.get_params()
+    expected = hog_transformer.fit_transform(digits.images[:30])
+    restored = pickle.loads(pickle.dumps(hog_transformer))
+    np.testing.assert_array_equal(restored.transform(digits.images[:30]), expected)
+
+
+def test_tags_declare_a_transformer_of_images():
+    tags = HOGTransformer().__sklearn_tags__()
+    assert tags.transformer_tags is not None
+    assert tags.requires_fit
+    assert not tags.target_tags.required
+    assert tags.input_tags.three_d_array
+    assert set(tags.transformer_tags.preserves_dtype) == {"float64", "float32"}
+    assert HOGTransformer(transform_sqrt=True).__sklearn_tags__().input_tags.positive_only
+
+
+def test_pipeline_with_logistic_regression_classifies_digits(digits):
+    X_train, X_test, y_train, y_test = train_test_split(
+        digits.data, digits.target, test_size=0.3, random_state=0, stratify=digits.target
+    )
+    model = make_pipeline(
+        HOGTransformer(orientations=9, pixels_per_cell=2, cells_per_block=2),
+        LogisticRegression(max_iter=2000),
+    )
+    model.fit(X_train, y_train)
+    assert model.score(X_test, y_test) > 0.9
