@@ -1,16 +1,30 @@
-"""scikit-learn estimators for image classification: Keras networks and HOG features."""
+"""scikit-learn estimators for image classification: Keras networks and HOG features.
 
-from estimators.activations import ACTIVATIONS, scaled_tanh
-from estimators.cnn import KerasCNNClassifier
-from estimators.hog import HOGTransformer
-from estimators.mlp import KerasMLPClassifier
-from estimators.scaling import PixelScaler
+Names are imported on first use, so ``from estimators import HOGTransformer`` does
+not pay for importing Keras and its backend.
+"""
 
-__all__ = [
-    "ACTIVATIONS",
-    "HOGTransformer",
-    "KerasCNNClassifier",
-    "KerasMLPClassifier",
-    "PixelScaler",
-    "scaled_tanh",
-]
+from __future__ import annotations
+
+import importlib
+
+_MODULE_OF = {
+    "ACTIVATIONS": "estimators.activations",
+    "scaled_tanh": "estimators.activations",
+    "HOGTransformer": "estimators.hog",
+    "KerasCNNClassifier": "estimators.cnn",
+    "KerasMLPClassifier": "estimators.mlp",
+    "PixelScaler": "estimators.scaling",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'estimators' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

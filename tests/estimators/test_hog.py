@@ -327,3 +327,12 @@ def test_pipeline_with_logistic_regression_classifies_digits(digits):
     )
     model.fit(X_train, y_train)
     assert model.score(X_test, y_test) > 0.9
+
+
+def test_importing_hog_does_not_load_keras():
+    import subprocess
+    import sys
+
+    code = "import sys; from estimators import HOGTransformer; print('keras' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
