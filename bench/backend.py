@@ -13,7 +13,7 @@ import os
 import warnings
 from collections.abc import Iterator
 
-NOISY_LOGGERS = ("tensorflow", "absl", "keras", "h5py", "matplotlib", "PIL")
+NOISY_LOGGERS = ("tensorflow", "absl", "keras", "h5py", "matplotlib", "PIL", "optuna")
 
 
 def quiet_libraries() -> None:

@@ -43,16 +43,34 @@ def classifier_of(pipeline: Pipeline):
 
 
 def fit_pipeline(
-    pipeline: Pipeline, dataset: Dataset, *, callbacks: Sequence = ()
+    pipeline: Pipeline,
+    dataset: Dataset,
+    *,
+    callbacks: Sequence = (),
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, list[float]], float]:
-    """Fit on the training split; the classifier carves its own validation split.
+    """Fit on the training split and return the per-epoch history and fit seconds.
+
+    Without ``validation`` the classifier carves its own validation split. With it,
+    the earlier steps are fitted first so the validation images go through the same
+    features (HOG, scaling) before Keras scores them each epoch.
 
     ``callbacks`` are Keras callbacks for this fit only (progress, live tracking);
     they are not hyper-parameters, so they are not set on the estimator.
     """
-    step = pipeline.steps[-1][0]
     started = time.perf_counter()
-    pipeline.fit(dataset.X_train, dataset.y_train, **{f"{step}__callbacks": list(callbacks)})
+    if validation is None:
+        step = pipeline.steps[-1][0]
+        pipeline.fit(dataset.X_train, dataset.y_train, **{f"{step}__callbacks": list(callbacks)})
+    else:
+        features = pipeline[:-1].fit_transform(dataset.X_train, dataset.y_train)
+        X_val = pipeline[:-1].transform(validation[0])
+        classifier_of(pipeline).fit(
+            features,
+            dataset.y_train,
+            validation_data=(X_val, validation[1]),
+            callbacks=list(callbacks),
+        )
     seconds = time.perf_counter() - started
     history = {
         key: [float(v) for v in values] for key, values in classifier_of(pipeline).history_.items()

@@ -122,7 +122,9 @@ class KerasImageClassifier(KerasClassifier):
 
     # --- training ------------------------------------------------------------------
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
-        if self.validation_split and "validation_data" not in kwargs:
+        if kwargs.get("validation_data") is not None:
+            kwargs["validation_data"] = self._encoded_validation(*kwargs["validation_data"])
+        elif self.validation_split:
             X, y, sample_weight, kwargs["validation_data"] = self._carve_validation(
                 X, y, sample_weight
             )
@@ -138,6 +140,11 @@ class KerasImageClassifier(KerasClassifier):
             )
         finally:
             self._fit_callbacks = configured
+
+    def _encoded_validation(self, X_val, y_val):
+        """Validation data given as the user's images and labels, encoded like X, y."""
+        X_val, y_val = self._validate_data(X_val, y_val, reset=False)
+        return self.feature_encoder_.transform(X_val), self.target_encoder_.transform(y_val)
 
     def _carve_validation(self, X, y, sample_weight):
         """Split off ``validation_split`` of the (already encoded) training data.

@@ -215,3 +215,15 @@ def test_wrong_feature_count_at_predict_uses_scikit_learn_wording(digits):
     model = small_mlp(epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="X has 10 features, but KerasMLPClassifier is expecting"):
         model.predict(X[:, :10])
+
+
+def test_validation_data_takes_raw_images_and_labels(digits):
+    X, y = digits
+    names = np.array([f"digit {k}" for k in range(10)])
+    images = X.reshape(-1, 8, 8)
+    model = small_mlp(epochs=2).fit(
+        images[:1500], names[y[:1500]], validation_data=(images[1500:], names[y[1500:]])
+    )
+    assert len(model.history_["val_accuracy"]) == 2
+    expected = model.score(images[1500:], names[y[1500:]])
+    assert model.history_["val_accuracy"][-1] == pytest.approx(expected, abs=1e-6)
