@@ -67,7 +67,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
     run.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+    _add_study_parser(commands)
     return parser
+
+
+def _add_study_parser(commands) -> None:
+    from studies.options import PRUNERS, SAMPLERS
+
+    study = commands.add_parser("study", help="search topology and optimizer with Optuna")
+    study.add_argument("name", help="benchmark name (see 'bench list')")
+    study.add_argument("--trials", type=positive_int, required=True, help="total trials wanted")
+    study.add_argument("--timeout", type=positive_int, help="stop starting trials after S s")
+    study.add_argument("--study-name", help="Optuna study (default: the benchmark name)")
+    study.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")
+    study.add_argument("--sampler", choices=SAMPLERS, default="tpe")
+    study.add_argument("--pruner", choices=PRUNERS, default="median")
+    study.add_argument("--jobs", type=positive_int, default=1, help="trials run at once")
+    study.add_argument(
+        "--objectives", default="accuracy", help="'accuracy' or 'accuracy,weights' (Pareto)"
+    )
+    study.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    study.add_argument(
+        "--max-epochs", type=positive_int, default=15, help="epoch budget per trial (default 15)"
+    )
+    study.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=None,
+        help="training images per trial (default: the whole training split, which is "
+        "the training set less its 10%% validation split)",
+    )
+    study.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,13 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "run":
+        if args.command in ("run", "study"):
             from bench.registry import get_benchmark
 
             get_benchmark(args.name)  # a typo is answered before the slow imports
         _start_libraries(verbose=args.verbose)
         if args.command == "list":
             return command_list()
+        if args.command == "study":
+            return command_study(args)
         return command_run(args, argv)
     except RunInterrupted as stop:
         _say(
@@ -126,6 +158,54 @@ def command_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     print(run_summary(report))
     return 0
+
+
+def command_study(args: argparse.Namespace) -> int:
+    from bench.progress import TrialProgress
+    from bench.study import parse_objectives, run_study
+
+    objectives = parse_objectives(args.objectives)
+    if not args.verbose:
+        import optuna  # configures its own handler at INFO on import, so set it after
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+    with TrialProgress(args.trials) as progress:
+        report = run_study(
+            args.name,
+            trials=args.trials,
+            timeout=args.timeout,
+            study_name=args.study_name,
+            storage=args.storage,
+            sampler=args.sampler,
+            pruner=args.pruner,
+            jobs=args.jobs,
+            objectives=objectives,
+            seed=args.seed,
+            max_epochs=args.max_epochs,
+            train_size=args.train_size,
+            trial_callbacks=[progress],
+        )
+    print(study_summary(report))
+    return 0
+
+
+def study_summary(report) -> str:
+    """Top trials, the test score of the refitted best, and how to re-run it."""
+    from bench.tracking import ui_command
+
+    table = report.table
+    value_column = "value" if "value" in table else "values_0"
+    top = table[table["state"] == "COMPLETE"].sort_values(value_column, ascending=False)
+    lines = [top.head(5).to_string(index=False), ""]
+    rows = [("study", f"{report.study.study_name}: {len(table)} trials")]
+    if report.refit is not None:
+        rows.append(("best refit, test accuracy", f"{report.refit.test.accuracy:.4f}"))
+        rows.append(("re-run the best", report.rerun_command))
+    rows += [
+        ("parent run", f"{report.parent_run_id} (experiment '{report.experiment}')"),
+        ("MLflow UI", ui_command(report.tracking_uri)),
+    ]
+    return "\n".join(lines) + _table(rows)
 
 
 def run_summary(report) -> str:

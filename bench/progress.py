@@ -82,3 +82,30 @@ def download_progress(stream=None) -> Callable[[int, int], None]:
             state.pop("bar")
 
     return update
+
+
+class TrialProgress:
+    """Optuna callback: a bar over the requested trials showing the best value so far."""
+
+    def __init__(self, total: int, stream=None):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.bar: tqdm | None = None
+
+    def __enter__(self) -> TrialProgress:
+        self.bar = tqdm(total=self.total, unit="trial", desc="study", file=self.stream)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+    def __call__(self, study, trial) -> None:
+        # Count what the study holds, so a resumed study starts where it stopped.
+        self.bar.n = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+        self.bar.refresh()
+        try:
+            best = study.best_trials[0].values[0] if study.best_trials else None
+        except ValueError:  # no complete trial yet
+            best = None
+        state = trial.state.name.lower()
+        self.bar.set_postfix_str(f"last {state}" + (f", best {best:.4f}" if best else ""))

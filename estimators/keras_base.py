@@ -3,6 +3,7 @@ seeding on every Keras backend, and a stratified validation split carved in ``fi
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import keras
@@ -118,7 +119,8 @@ class KerasImageClassifier(KerasClassifier):
 
     def _build_keras_model(self):
         self._seed_keras()
-        return super()._build_keras_model()
+        with self._without_scikeras_seeding():
+            return super()._build_keras_model()
 
     # --- training ------------------------------------------------------------------
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
@@ -135,9 +137,10 @@ class KerasImageClassifier(KerasClassifier):
         self._fit_callbacks = [*configured, *(kwargs.pop("callbacks", None) or [])]
         self._seed_keras()
         try:
-            super()._fit_keras_model(
-                X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-            )
+            with self._without_scikeras_seeding():
+                super()._fit_keras_model(
+                    X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+                )
         finally:
             self._fit_callbacks = configured
 
@@ -166,13 +169,45 @@ class KerasImageClassifier(KerasClassifier):
         weights = None if sample_weight is None else np.asarray(sample_weight)[train_idx]
         return X[train_idx], y[train_idx], weights, (X[val_idx], y[val_idx])
 
+    @contextlib.contextmanager
+    def _without_scikeras_seeding(self):
+        # scikeras wraps build and fit in a context that sets and then pops the
+        # process-wide TF_DETERMINISTIC_OPS variable and toggles TensorFlow's op
+        # determinism: two models fitting in threads (bench study --jobs) race on it
+        # and one fails with a KeyError. Seeding is done by _seed_keras instead, and
+        # op determinism is switched on once per process by bench.backend.
+        seed, self._random_state = self._random_state, None
+        try:
+            yield
+        finally:
+            self._random_state = seed
+
     def _seed_keras(self) -> None:
         # scikeras seeds only TensorFlow; this also covers the JAX and torch backends
         # and Keras' own global seed generator.
         if self._random_state is not None:
             keras.utils.set_random_seed(int(self._random_state))
+            enable_op_determinism()
 
     # --- reporting -----------------------------------------------------------------
     def count_weights(self) -> int:
         """Number of weights (trainable and not) in the fitted Keras model."""
         return int(self.model_.count_params())
+
+
+def enable_op_determinism() -> None:
+    """Make TensorFlow's kernels deterministic, so a seed gives the same model twice.
+
+    This is the one place TensorFlow is imported, and only when it is the Keras
+    backend; it stays on for the process (turning it off and on per fit, as scikeras
+    does, races between threads). JAX and torch on the CPU need nothing.
+    """
+    if keras.backend.backend() != "tensorflow" or _DETERMINISM["on"]:
+        return
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    _DETERMINISM["on"] = True
+
+
+_DETERMINISM = {"on": False}

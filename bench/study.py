@@ -1,0 +1,252 @@
+"""``bench study``: an Optuna search whose trials are MLflow child runs. No printing."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import pandas as pd
+
+from bench import tracking
+from bench.data import Dataset, load_dataset
+from bench.errors import UsageError
+from bench.registry import Benchmark, get_benchmark
+from bench.runner import RunOutcome, fit_and_score
+from bench.study_plots import study_pngs
+from studies.objective import TrialObjective, search_split
+from studies.options import DIRECTIONS, OBJECTIVES, PRUNERS, SAMPLERS
+from studies.spaces import baseline_params
+
+FINISHED = (
+    optuna.trial.TrialState.COMPLETE,
+    optuna.trial.TrialState.PRUNED,
+    optuna.trial.TrialState.FAIL,
+)
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """What ``bench study`` shows at the end."""
+
+    study: optuna.Study
+    parent_run_id: str
+    experiment: str
+    tracking_uri: str
+    table: pd.DataFrame
+    rerun_command: str | None
+    refit: RunOutcome | None
+
+
+def default_storage() -> str:
+    """The embedded study store next to the MLflow store (a journal file, which Optuna
+    recommends for several processes on one machine)."""
+    return str(Path(tracking.DEFAULT_STORE_DIR) / "optuna.journal")
+
+
+def open_storage(url: str | None):
+    """An Optuna storage: the journal file by default, else an RDB URL as given."""
+    if url is None or not url.partition("://")[1]:
+        path = Path(url or default_storage())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backend = optuna.storages.journal.JournalFileBackend(str(path))
+        return optuna.storages.JournalStorage(backend)
+    return url
+
+
+def make_sampler(name: str, seed: int, trials: int = 40) -> optuna.samplers.BaseSampler:
+    """The sampler called ``name``, seeded, for a study of ``trials`` trials."""
+    # TPE samples at random until it has this many trials to model; Optuna's 10 would
+    # spend half of a 20-trial study blind.
+    startup = max(3, min(10, trials // 4))
+    samplers = {
+        # Multivariate TPE models the conditional parameters jointly (units_3 only
+        # exists with 3+ layers); the constant liar keeps --jobs workers apart.
+        "tpe": lambda: optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=startup,
+            multivariate=True,
+            group=True,
+            constant_liar=True,
+        ),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+        "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
+        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
+    }
+    if name not in samplers:
+        raise UsageError(f"unknown sampler '{name}'; valid: {', '.join(SAMPLERS)}")
+    return samplers[name]()
+
+
+def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
+    """The pruner called ``name``; pruning decisions are made per epoch."""
+    pruners = {
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(1, max(max_epochs, 1)),
+        "none": optuna.pruners.NopPruner,
+    }
+    if name not in pruners:
+        raise UsageError(f"unknown pruner '{name}'; valid: {', '.join(PRUNERS)}")
+    return pruners[name]()
+
+
+def parse_objectives(text: str) -> tuple[str, ...]:
+    """``"accuracy"`` or ``"accuracy,weights"``."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in OBJECTIVES]
+    if not names or unknown or names[0] != "accuracy" or len(set(names)) != len(names):
+        raise UsageError(
+            f"--objectives '{text}' is not valid; use 'accuracy' or 'accuracy,weights'"
+        )
+    return names
+
+
+def run_study(
+    name: str,
+    *,
+    trials: int,
+    timeout: float | None = None,
+    study_name: str | None = None,
+    storage: str | None = None,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    jobs: int = 1,
+    objectives: Sequence[str] = ("accuracy",),
+    seed: int = 0,
+    max_epochs: int = 15,
+    train_size: int | None = None,
+    trial_callbacks: Sequence[Callable] = (),
+) -> StudyReport:
+    """Run (or resume) a study until it holds ``trials`` finished trials.
+
+    Raises
+    ------
+    UsageError, DataError, TrackingError
+        As for :func:`bench.experiment.run_benchmark`.
+    """
+    benchmark = get_benchmark(name)
+    objectives = tuple(objectives)
+    study_name = study_name or _default_study_name(benchmark, objectives)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=open_storage(storage),
+        sampler=make_sampler(sampler, seed, trials),
+        pruner=make_pruner(pruner, max_epochs),
+        directions=[DIRECTIONS[o] for o in objectives],
+        load_if_exists=True,
+    )
+    # A resumed study must not replay the first run's samples: offset the seed by
+    # the trials already stored.
+    study.sampler = make_sampler(sampler, seed + len(study.trials), trials)
+    dataset = load_dataset(benchmark.dataset)
+    if not study.trials:
+        _enqueue_baseline(study, benchmark, dataset, max_epochs)
+    data = search_split(
+        dataset, train_size=train_size, val_fraction=benchmark.validation_split, seed=seed
+    )
+    client = tracking.open_client()
+    experiment = f"{benchmark.name} study"
+    tags = {
+        "study": study_name,
+        "storage": storage or default_storage(),
+        "sampler": sampler,
+        "pruner": pruner,
+        "objectives": ",".join(objectives),
+        "benchmark": benchmark.name,
+    }
+    with tracking.tracked_run(experiment, f"study {study_name}", tags, client=client) as parent:
+        parent.log_params(_study_params(data, seed, max_epochs, train_size, trials))
+        objective = TrialObjective(
+            benchmark, data, seed, max_epochs, objectives, experiment, parent.run_id, client
+        )
+        remaining = trials - count_finished(study)
+        if remaining > 0:
+            study.optimize(
+                objective,
+                n_trials=remaining,
+                timeout=timeout,
+                n_jobs=jobs,
+                # A trial that raises is recorded as failed (with its error in its run)
+                # and the study goes on, as the issue asks.
+                catch=(Exception,),
+                callbacks=list(trial_callbacks),
+            )
+        table = trials_table(study)
+        parent.log_text(table.to_csv(index=False), "trials.csv")
+        for file_name, png in study_pngs(study).items():
+            parent.log_bytes(png, f"plots/{file_name}")
+        refit, command = _refit_best(parent, study, benchmark, dataset, seed)
+    return StudyReport(study, parent.run_id, experiment, client.tracking_uri, table, command, refit)
+
+
+def count_finished(study: optuna.Study) -> int:
+    """Trials that are complete, pruned or failed: what ``--trials`` counts."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: number, state, value(s), parameters."""
+    values = "value" if len(study.directions) == 1 else "values"
+    table = study.trials_dataframe(attrs=("number", "state", values, "params"))
+    return table.rename(columns=lambda column: column.removeprefix("params_"))
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The best complete trial; for a Pareto front, its most accurate member."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
+        return None
+    if len(study.directions) == 1:
+        return study.best_trial
+    return max(study.best_trials, key=lambda trial: trial.values[0])
+
+
+def rerun_command(benchmark: Benchmark, trial: optuna.trial.FrozenTrial) -> str:
+    """``python -m bench run NAME --set ...`` reproducing the trial's configuration."""
+    settings = trial.user_attrs.get("pipeline_params", {})
+    args = ["python", "-m", "bench", "run", benchmark.name]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"]
+    return shlex.join(args)
+
+
+def _refit_best(parent, study, benchmark: Benchmark, dataset: Dataset, seed: int):
+    trial = best_trial(study)
+    if trial is None:
+        return None, None
+    settings = trial.user_attrs.get("pipeline_params", {})
+    pipeline = benchmark.build(pixel_max=dataset.pixel_max, seed=seed)
+    pipeline.set_params(**settings)
+    outcome = fit_and_score(pipeline, dataset)
+    parent.log_params({f"best_{key}": value for key, value in trial.params.items()})
+    parent.log_metrics(
+        {"best_value": trial.values[0], "best_trial": trial.number}
+        | tracking.final_metrics(outcome)
+    )
+    tracking.log_outcome(parent, outcome, dataset)
+    return outcome, rerun_command(benchmark, trial)
+
+
+def _enqueue_baseline(study, benchmark: Benchmark, dataset: Dataset, max_epochs: int):
+    """A new study's first trial is the benchmark's own configuration."""
+    pipeline = benchmark.build(pixel_max=dataset.pixel_max, seed=None)
+    params = baseline_params(pipeline, max_epochs=max_epochs)
+    study.enqueue_trial(params, user_attrs={"baseline": True})
+
+
+def _default_study_name(benchmark: Benchmark, objectives: tuple[str, ...]) -> str:
+    return benchmark.name if objectives == ("accuracy",) else f"{benchmark.name}-pareto"
+
+
+def _study_params(data: Dataset, seed: int, max_epochs: int, train_size, trials: int) -> dict:
+    return {
+        "seed": seed,
+        "max_epochs": max_epochs,
+        "train_size": len(data.y_train),
+        "train_size_limit": train_size,
+        "n_validation": len(data.y_test),
+        "dataset_digest": data.digest,
+        "trials_requested": trials,
+    }

@@ -1,0 +1,189 @@
+"""The Optuna objective: train one sampled configuration, score it on validation.
+
+The test set is never seen here: each study fixes one stratified validation split
+carved from the training data, and every trial is scored on that same split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from dataclasses import dataclass, replace
+
+import keras
+import numpy as np
+import optuna
+from sklearn.model_selection import train_test_split
+
+from bench import tracking
+from bench.data import Dataset
+from bench.registry import Benchmark
+from bench.runner import RunOutcome, classifier_of, fit_pipeline, score_on_test
+from bench.settings import tunable_params
+from studies.spaces import suggest_params
+
+
+def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: float, seed: int):
+    """A Dataset whose "test" split is the validation split carved from training.
+
+    ``train_size`` caps the images trained on per trial (the study's data budget);
+    the split is stratified and fixed by ``seed`` so trials are comparable.
+    """
+    indices = np.arange(len(dataset.y_train))
+    train_idx, val_idx = train_test_split(
+        indices, test_size=val_fraction, stratify=dataset.y_train, random_state=seed
+    )
+    if train_size is not None and train_size < len(train_idx):
+        train_idx, _ = train_test_split(
+            train_idx,
+            train_size=train_size,
+            stratify=dataset.y_train[train_idx],
+            random_state=seed,
+        )
+    return replace(
+        dataset,
+        X_train=dataset.X_train[train_idx],
+        y_train=dataset.y_train[train_idx],
+        X_test=dataset.X_train[val_idx],
+        y_test=dataset.y_train[val_idx],
+    )
+
+
+_ACTIVE = {"trials": 0}
+_ACTIVE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def keras_session_for_trial():
+    """Count the trials training in this process; when the last one ends, clear the
+    Keras session so thirty trials cost the memory of one. Clearing while another
+    thread still trains (``--jobs``) would pull its graph away, hence the count."""
+    with _ACTIVE_LOCK:
+        _ACTIVE["trials"] += 1
+    try:
+        yield
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE["trials"] -= 1
+            if _ACTIVE["trials"] == 0:
+                keras.backend.clear_session()
+
+
+class PruneOnValidation(keras.callbacks.Callback):
+    """Reports validation accuracy each epoch; stops at once when Optuna prunes, and
+    fails the trial as soon as the training loss is NaN or infinite."""
+
+    def __init__(self, trial: optuna.Trial, *, report: bool):
+        super().__init__()
+        self.trial = trial
+        self.report = report
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise FloatingPointError(f"training loss became {loss} (batch {batch + 1})")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.report:  # Optuna cannot prune multi-objective studies
+            return
+        self.trial.report(float(logs["val_accuracy"]), step=epoch + 1)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
+
+
+@dataclass
+class TrialObjective:
+    """Callable objective for ``study.optimize``; each trial is an MLflow child run."""
+
+    benchmark: Benchmark
+    data: Dataset
+    seed: int
+    max_epochs: int
+    objectives: tuple[str, ...]
+    experiment: str
+    parent_run_id: str
+    client: object
+
+    def __call__(self, trial: optuna.Trial):
+        with keras_session_for_trial():
+            return self._run_trial(trial)
+
+    def _run_trial(self, trial: optuna.Trial):
+        tags = {"trial_number": trial.number, "study": trial.study.study_name}
+        if trial.user_attrs.get("baseline"):
+            tags["baseline"] = "benchmark configuration"
+        # The run opens first, so even a trial that fails while sampling or building
+        # its network is recorded, with its error.
+        with tracking.tracked_run(
+            self.experiment,
+            f"trial {trial.number}",
+            {**tags, "benchmark": self.benchmark.name},
+            client=self.client,
+            parent_run_id=self.parent_run_id,
+        ) as run:
+            pipeline = self._sampled_pipeline(trial)
+            run.log_params({**tunable_params(pipeline), "seed": self.seed, **trial.params})
+            # Nothing of a trial is kept on self: with --jobs, trials share this object.
+            fitted = self._train(trial, pipeline, run)
+            if isinstance(fitted, optuna.TrialPruned):
+                pruned = fitted
+            else:
+                pruned = None
+                outcome = self._outcome(pipeline, run, *fitted)
+                run.set_tags({"trial_state": "COMPLETE"})
+        if pruned is not None:
+            raise pruned
+        return self._values(outcome)
+
+    def _sampled_pipeline(self, trial: optuna.Trial):
+        pipeline = self.benchmark.build(pixel_max=self.data.pixel_max, seed=self.seed)
+        params = suggest_params(
+            trial, pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
+        )
+        pipeline.set_params(**params, clf__validation_split=0.0)
+        # Kept with the trial so the best one can be refitted and re-run as `bench run`.
+        trial.set_user_attr("pipeline_params", params)
+        return pipeline
+
+    def _train(self, trial, pipeline, run):
+        """Fit; return (history, seconds), or the TrialPruned to re-raise once the run
+        is closed."""
+        callbacks = [PruneOnValidation(trial, report=len(self.objectives) == 1)]
+        try:
+            history, seconds = fit_pipeline(
+                pipeline,
+                self.data,
+                # The logger first: a pruned trial keeps its curve up to the prune.
+                callbacks=[run.epoch_logger(), *callbacks],
+                validation=(self.data.X_test, self.data.y_test),
+            )
+        except optuna.TrialPruned as pruned:
+            run.set_tags({"trial_state": "PRUNED", "pruned": str(pruned)})
+            return pruned
+        return history, seconds
+
+    def _outcome(self, pipeline, run, history, seconds) -> RunOutcome:
+        scores = score_on_test(pipeline, self.data)  # the validation split
+        outcome = RunOutcome(
+            pipeline=pipeline,
+            history=history,
+            fit_seconds=seconds,
+            n_weights=classifier_of(pipeline).count_weights(),
+            n_validation=len(self.data.y_test),
+            test=scores,
+        )
+        run.log_metrics(
+            {
+                "val_macro_f1": scores.macro_f1,
+                "fit_seconds": outcome.fit_seconds,
+                "n_weights": outcome.n_weights,
+            }
+        )
+        tracking.log_reports(run, outcome, self.data.y_test, self.data.class_names)
+        return outcome
+
+    def _values(self, outcome: RunOutcome):
+        values = {"accuracy": outcome.history["val_accuracy"][-1], "weights": outcome.n_weights}
+        picked = [float(values[name]) for name in self.objectives]
+        return picked[0] if len(picked) == 1 else tuple(picked)

@@ -1,0 +1,57 @@
+"""Ctrl-C in the middle of a study, then the same command again: the requested
+trials are all there, none lost or duplicated, and no MLflow run is left RUNNING."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from bench.study import open_storage
+
+COMMAND = [sys.executable, "-m", "bench", "study", "digits-mlp", "--trials", "4"]
+COMMAND += ["--max-epochs", "3", "--sampler", "random", "--pruner", "none"]
+
+
+def stored_trials(cwd):
+    journal = cwd / "mlruns" / "optuna.journal"
+    if not journal.exists():
+        return []
+    try:
+        study = optuna.load_study(study_name="digits-mlp", storage=open_storage(str(journal)))
+    except KeyError:  # the study is not created yet
+        return []
+    return study.get_trials(deepcopy=False)
+
+
+@pytest.mark.slow
+def test_sigint_mid_study_then_rerun_completes_the_requested_trials(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    process = subprocess.Popen(
+        COMMAND, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not any(t.state.name == "RUNNING" and t.number >= 1 for t in stored_trials(tmp_path)):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the study never reached its second trial"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+
+    done = subprocess.run(COMMAND, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    trials = stored_trials(tmp_path)
+    assert [t.number for t in trials] == list(range(len(trials)))
+    assert len(trials) == 4
+    assert all(t.state.is_finished() for t in trials)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("digits-mlp study").experiment_id])
+    assert all(run.info.status != "RUNNING" for run in runs)
+    children = [run for run in runs if "mlflow.parentRunId" in run.data.tags]
+    assert sorted(int(run.data.tags["trial_number"]) for run in children) == [0, 1, 2, 3]
