@@ -137,7 +137,7 @@ def search_space_optimizer(trial: optuna.Trial, max_epochs: int) -> dict[str, An
 
     Adam, RMSprop or SGD with a learning rate of 1e-4 to 1e-1 (log scale); SGD adds
     momentum 0-0.99 and Nesterov, RMSprop adds rho 0.8-0.99; batch size in
-    (32, ..., 512); epochs 1 to ``max_epochs``.
+    (32, ..., 512); epochs from a third of ``max_epochs`` to ``max_epochs``.
 
     Parameters
     ----------
@@ -164,8 +164,17 @@ def search_space_optimizer(trial: optuna.Trial, max_epochs: int) -> dict[str, An
     elif optimizer == "rmsprop":
         params["clf__optimizer__rho"] = trial.suggest_float("rho", 0.8, 0.99)
     params["clf__batch_size"] = trial.suggest_categorical("batch_size", BATCH_SIZES)
-    params["clf__epochs"] = trial.suggest_int("epochs", 1, max_epochs)
+    params["clf__epochs"] = trial.suggest_int("epochs", *epoch_range(max_epochs))
     return params
+
+
+def epoch_range(max_epochs: int) -> tuple[int, int]:
+    """Lowest and highest epochs a trial may train for.
+
+    A trial trained for one or two epochs of a fifteen-epoch budget cannot win and
+    tells the sampler little; the pruner already stops hopeless trials early.
+    """
+    return max(1, max_epochs // 3), max_epochs
 
 
 def family_of(pipeline: Pipeline) -> str:
@@ -295,7 +304,7 @@ def _baseline_optimizer(clf, max_epochs: int) -> dict[str, Any]:
         ),
         "rho": settings.get("optimizer__rho", 0.9) if optimizer == "rmsprop" else None,
         "batch_size": clf.batch_size,
-        "epochs": min(clf.epochs, max_epochs),
+        "epochs": min(max(clf.epochs, epoch_range(max_epochs)[0]), max_epochs),
     }
 
 
