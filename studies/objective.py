@@ -18,9 +18,11 @@ from sklearn.model_selection import train_test_split
 
 from bench import tracking
 from bench.data import Dataset
+from bench.data.dataset import dataset_digest
 from bench.registry import Benchmark
 from bench.runner import RunOutcome, classifier_of, fit_pipeline, score_on_test
 from bench.settings import tunable_params
+from studies.feature_cache import FeatureCache, with_cached_features
 from studies.spaces import suggest_params
 
 
@@ -28,7 +30,8 @@ def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: floa
     """A Dataset whose "test" split is the validation split carved from training.
 
     ``train_size`` caps the images trained on per trial (the study's data budget);
-    the split is stratified and fixed by ``seed`` so trials are comparable.
+    the split is stratified and fixed by ``seed`` so trials are comparable. Its
+    ``digest`` is that of the split's own arrays, so it names exactly what trials see.
     """
     indices = np.arange(len(dataset.y_train))
     train_idx, val_idx = train_test_split(
@@ -41,13 +44,15 @@ def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: floa
             stratify=dataset.y_train[train_idx],
             random_state=seed,
         )
-    return replace(
-        dataset,
-        X_train=dataset.X_train[train_idx],
-        y_train=dataset.y_train[train_idx],
-        X_test=dataset.X_train[val_idx],
-        y_test=dataset.y_train[val_idx],
-    )
+    arrays = {
+        "X_train": dataset.X_train[train_idx],
+        "y_train": dataset.y_train[train_idx],
+        "X_test": dataset.X_train[val_idx],
+        "y_test": dataset.y_train[val_idx],
+    }
+    # replace() would keep the whole dataset's digest; feature-cache keys and the
+    # study's logged dataset_digest must change with the seed and train_size.
+    return replace(dataset, **arrays, digest=dataset_digest(**arrays))
 
 
 _ACTIVE = {"trials": 0}
@@ -94,7 +99,11 @@ class PruneOnValidation(keras.callbacks.Callback):
 
 @dataclass
 class TrialObjective:
-    """Callable objective for ``study.optimize``; each trial is an MLflow child run."""
+    """Callable objective for ``study.optimize``; each trial is an MLflow child run.
+
+    With a ``feature_cache``, the stateless feature steps (HOG, pixel scaling) of the
+    training and validation images are computed once per setting and shared by trials.
+    """
 
     benchmark: Benchmark
     data: Dataset
@@ -104,6 +113,7 @@ class TrialObjective:
     experiment: str
     parent_run_id: str
     client: object
+    feature_cache: FeatureCache | None = None
 
     def __call__(self, trial: optuna.Trial):
         with keras_session_for_trial():
@@ -124,6 +134,9 @@ class TrialObjective:
         ) as run:
             pipeline = self._sampled_pipeline(trial)
             run.log_params({**tunable_params(pipeline), "seed": self.seed, **trial.params})
+            # The parameters above are logged under the benchmark's step names; from
+            # here on the feature steps may be wrapped by the cache.
+            pipeline = self._with_feature_cache(pipeline)
             # Nothing of a trial is kept on self: with --jobs, trials share this object.
             fitted = self._train(trial, pipeline, run)
             if isinstance(fitted, optuna.TrialPruned):
@@ -145,6 +158,17 @@ class TrialObjective:
         # Kept with the trial so the best one can be refitted and re-run as `bench run`.
         trial.set_user_attr("pipeline_params", params)
         return pipeline
+
+    def _with_feature_cache(self, pipeline):
+        if self.feature_cache is None:
+            return pipeline
+        # The split's digest names its arrays exactly (see search_split); the role
+        # tells its training images from its validation images.
+        inputs = {
+            f"{self.data.digest}/train": self.data.X_train,
+            f"{self.data.digest}/validation": self.data.X_test,
+        }
+        return with_cached_features(pipeline, self.feature_cache, inputs)
 
     def _train(self, trial, pipeline, run):
         """Fit; return (history, seconds), or the TrialPruned to re-raise once the run

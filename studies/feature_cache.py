@@ -1,0 +1,249 @@
+"""Features computed once per study and shared by its trials.
+
+Every trial of a HOG study transforms the same training and validation images; only
+the classifier and, sometimes, the HOG setting change. :class:`FeatureCache` keeps the
+features of each (split, transformer setting) in memory, bounded in bytes, and
+:func:`with_cached_features` wires it into a trial's pipeline.
+
+Only transformers whose output depends on nothing but their parameters and the images
+being transformed may be cached, since a cached result is reused whatever training set
+the step was fitted on: see :data:`STATELESS_TRANSFORMERS`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+
+from bench.errors import UsageError
+from estimators.hog import HOGTransformer
+from estimators.scaling import PixelScaler
+
+DEFAULT_MAX_MB = 2048
+MAX_MB_VARIABLE = "BENCH_FEATURE_CACHE_MB"
+
+# Their fit only checks the input and records its shape (HOG: image_shape_,
+# n_features_out_; PixelScaler: n_features_in_), so transform(X) is the same function
+# of X whatever they were fitted on. Matched by exact type: a subclass may learn.
+STATELESS_TRANSFORMERS = (HOGTransformer, PixelScaler)
+
+
+def max_bytes_from_environment() -> int:
+    """The cache bound: ``BENCH_FEATURE_CACHE_MB`` mebibytes, else 2 GiB.
+
+    Raises
+    ------
+    UsageError
+        If the variable is set to something other than a whole number >= 0.
+    """
+    text = os.environ.get(MAX_MB_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_MAX_MB * 2**20
+    if not text.isdigit():
+        raise UsageError(
+            f"{MAX_MB_VARIABLE}={text!r} is not valid; set it to a whole number of "
+            f"mebibytes (0 turns the feature cache off), or unset it for {DEFAULT_MAX_MB}."
+        )
+    return int(text) * 2**20
+
+
+class FeatureCache:
+    """Thread-safe in-memory LRU cache of feature arrays, bounded in bytes.
+
+    Parameters
+    ----------
+    max_bytes : int or None, default=None
+        Most bytes of arrays kept; None reads :func:`max_bytes_from_environment`.
+        An array larger than this is computed and returned but not kept.
+
+    Attributes
+    ----------
+    hits, misses : int
+        Lookups answered from the cache, and lookups that computed.
+    nbytes : int
+        Bytes of the arrays kept now.
+
+    Notes
+    -----
+    Returned arrays are read-only: one trial's features are another's, so none may
+    write to them. Two threads asking for the same missing key compute it once; the
+    second waits for the first. Different keys compute in parallel.
+    """
+
+    def __init__(self, max_bytes: int | None = None):
+        self.max_bytes = max_bytes_from_environment() if max_bytes is None else int(max_bytes)
+        self.hits = 0
+        self.misses = 0
+        self.nbytes = 0
+        self._entries: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        # One lock per key ever computed, kept until clear(): a few dozen per study,
+        # and dropping one while a thread waits on it would let a third compute again.
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def get(self, key: Hashable, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The array stored under ``key``, calling ``compute()`` only if there is none.
+
+        Parameters
+        ----------
+        key : hashable
+            Identifies the array, e.g. from :func:`feature_key`.
+        compute : callable
+            Returns the array; called at most once at a time per key.
+
+        Returns
+        -------
+        numpy.ndarray
+            Read-only.
+        """
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._entries:
+                    self.hits += 1
+                    self._entries.move_to_end(key)
+                    return self._entries[key]
+                self.misses += 1
+            features = np.asarray(compute())
+            features.flags.writeable = False
+            with self._lock:
+                self._keep(key, features)
+        return features
+
+    def clear(self) -> None:
+        """Drop every array and reset ``nbytes``; the hit and miss counts stay."""
+        with self._lock:
+            self._entries.clear()
+            self._key_locks.clear()
+            self.nbytes = 0
+
+    def _keep(self, key: Hashable, features: np.ndarray) -> None:
+        if features.nbytes > self.max_bytes:
+            return
+        while self.nbytes + features.nbytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.nbytes -= evicted.nbytes
+        self._entries[key] = features
+        self.nbytes += features.nbytes
+
+
+def feature_key(data_key: str, transformer) -> tuple:
+    """Cache key of ``transformer``'s output on the images named ``data_key``.
+
+    Parameters
+    ----------
+    data_key : str
+        Names the input exactly, e.g. a dataset digest and the split's role.
+    transformer : estimator or Pipeline
+        The feature step(s); their classes and parameters enter the key.
+
+    Returns
+    -------
+    tuple
+        ``(data_key, ((step name, class, parameters), ...))``.
+    """
+    steps = transformer.steps if isinstance(transformer, Pipeline) else [("", transformer)]
+    return (data_key, tuple(_step_key(name, step) for name, step in steps))
+
+
+def _step_key(name: str, step) -> tuple[str, str, str]:
+    cls = type(step)
+    # repr of sorted plain parameters: equal settings give equal text, and a value
+    # that repr cannot tell apart (an object) shows its id, so it only misses.
+    params = repr(sorted(step.get_params(deep=False).items()))
+    return (name, f"{cls.__module__}.{cls.__qualname__}", params)
+
+
+class CachedFeatures(TransformerMixin, BaseEstimator):
+    """A pipeline step that serves its feature steps' output from a :class:`FeatureCache`.
+
+    Parameters
+    ----------
+    features : Pipeline
+        Stateless feature steps (see :data:`STATELESS_TRANSFORMERS`), fitted here.
+    cache : FeatureCache
+        Shared by the trials of one study.
+    inputs : mapping of str to numpy.ndarray
+        The arrays whose features may be cached, each under a key that names its
+        content exactly (a dataset digest and the split's role). They are recognised
+        by identity, so other arrays are transformed without the cache.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Features per image seen in :meth:`fit`.
+    """
+
+    def __init__(self, features, cache, inputs):
+        self.features = features
+        self.cache = cache
+        self.inputs = inputs
+
+    def fit(self, X, y=None):
+        """Fit the feature steps (they learn shapes only); returns self."""
+        self.features.fit(X, y)
+        self.n_features_in_ = self.features.n_features_in_
+        return self
+
+    def transform(self, X):
+        """The feature steps' output for ``X``, from the cache when ``X`` is a known input."""
+        data_key = next((key for key, array in self.inputs.items() if array is X), None)
+        if data_key is None:
+            return self.features.transform(X)
+        return self.cache.get(
+            feature_key(data_key, self.features), lambda: self.features.transform(X)
+        )
+
+
+def with_cached_features(
+    pipeline: Pipeline,
+    cache: FeatureCache,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    stateless: tuple[type, ...] = STATELESS_TRANSFORMERS,
+) -> Pipeline:
+    """``pipeline`` with its leading stateless steps served from ``cache``.
+
+    The returned pipeline shares ``pipeline``'s step objects, so fitting it fits them:
+    afterwards ``pipeline`` itself is fitted too.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        A benchmark pipeline with its parameters set.
+    cache : FeatureCache
+    inputs : mapping of str to numpy.ndarray
+        See :class:`CachedFeatures`.
+    stateless : tuple of type, default=STATELESS_TRANSFORMERS
+        Step types that may be cached, matched exactly.
+
+    Returns
+    -------
+    Pipeline
+        ``pipeline`` unchanged when its first step is not stateless; otherwise a
+        pipeline whose first step, ``"features"``, wraps the leading stateless steps.
+    """
+    steps = list(pipeline.steps)
+    leading = 0
+    # The classifier is never cached: it is what each trial trains.
+    while leading < len(steps) - 1 and type(steps[leading][1]) in stateless:
+        leading += 1
+    if leading == 0:
+        return pipeline
+    cached = CachedFeatures(Pipeline(steps[:leading]), cache, inputs)
+    return Pipeline([("features", cached), *steps[leading:]])
