@@ -26,6 +26,36 @@ def quiet_libraries() -> None:
         warnings.filterwarnings("ignore", module=rf"{module}(\.|$)")
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def share_cores(workers: int) -> int:
+    """Give each of ``workers`` concurrent trainings its own share of the cores.
+
+    Every framework sizes its thread pools to all cores by default, so two trials
+    training at once would each start that many threads and fight over the cores.
+    The pools are sized when the framework starts, so this must run before Keras is
+    imported. Returns the threads each worker gets.
+    """
+    threads = max(1, usable_cores() // max(1, workers))
+    if workers > 1:
+        # TensorFlow reads these when its runtime starts: op kernels of one trial use
+        # ``threads`` threads, and two ops per worker may be in flight, so one waiting
+        # on Python (the other trial holds the GIL) does not leave a core idle.
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(2 * workers))
+        if threads == 1:
+            flags = os.environ.get("XLA_FLAGS", "")
+            os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # torch's CPU kernels
+    return threads
+
+
 def import_keras(*, quiet: bool = True):
     """Import Keras (and with it the backend framework), optionally silently."""
     if not quiet:

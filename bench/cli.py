@@ -68,7 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
     run.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
     _add_study_parser(commands)
+    _add_perf_parser(commands)
     return parser
+
+
+def _add_perf_parser(commands) -> None:
+    from bench.perf import CHECK_NAMES
+
+    perf = commands.add_parser(
+        "perf", help="measure the performance figures, each as a side-by-side ratio"
+    )
+    perf.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"checks (default: all): {', '.join(CHECK_NAMES)}"
+    )
+    perf.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures")
+    perf.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_study_parser(commands) -> None:
@@ -109,11 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bench.registry import get_benchmark
 
             get_benchmark(args.name)  # a typo is answered before the slow imports
+        if args.command == "study":
+            from bench.backend import share_cores
+
+            share_cores(args.jobs)  # before Keras starts its thread pools
         _start_libraries(verbose=args.verbose)
         if args.command == "list":
             return command_list()
         if args.command == "study":
             return command_study(args)
+        if args.command == "perf":
+            return command_perf(args)
         return command_run(args, argv)
     except RunInterrupted as stop:
         _say(
@@ -187,6 +207,43 @@ def command_study(args: argparse.Namespace) -> int:
         )
     print(study_summary(report))
     return 0
+
+
+def command_perf(args: argparse.Namespace) -> int:
+    from bench.perf import CHECK_NAMES, checks
+
+    names = args.names or list(CHECK_NAMES)
+    unknown = [name for name in names if name not in CHECK_NAMES]
+    if unknown:
+        raise UsageError(f"unknown perf check '{unknown[0]}'; valid: {', '.join(CHECK_NAMES)}")
+    available = checks()
+    figures = []
+    for name in names:
+        _say(f"perf: measuring {name}{' (quick)' if args.quick else ''} ...")
+        figures += available[name](quick=args.quick)
+    print(perf_summary(figures))
+    missed = [figure for figure in figures if not figure.passed]
+    if missed:
+        _say(f"perf: {len(missed)} of {len(figures)} figures missed their target")
+        return 1
+    return 0
+
+
+def perf_summary(figures) -> str:
+    """One row per figure: value, target, pass or miss, and how it was measured."""
+    rows = [("check", "figure", "value", "target", "", "measured")]
+    for figure in figures:
+        rows.append(
+            (
+                figure.check,
+                figure.name,
+                f"{figure.value:.3g}{figure.unit}",
+                figure.target_text,
+                "ok" if figure.passed else "MISS",
+                figure.detail,
+            )
+        )
+    return _table(rows, right_aligned={2})
 
 
 def study_summary(report) -> str:

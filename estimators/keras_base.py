@@ -135,6 +135,7 @@ class KerasImageClassifier(KerasClassifier):
         # only; scikeras would drop them, so they join the configured ones here.
         configured = self._fit_callbacks
         self._fit_callbacks = [*configured, *(kwargs.pop("callbacks", None) or [])]
+        self._schedule_learning_rate(len(X), epochs, kwargs.get("batch_size"))
         self._seed_keras()
         try:
             with self._without_scikeras_seeding():
@@ -143,6 +144,29 @@ class KerasImageClassifier(KerasClassifier):
                 )
         finally:
             self._fit_callbacks = configured
+
+    def _schedule_learning_rate(self, n_samples: int, epochs: int, batch_size) -> None:
+        """Put ``lr_schedule``, spread over this fit's steps, into the optimizer.
+
+        The schedule is a Keras ``LearningRateSchedule`` inside the optimizer, so it
+        follows the optimizer's step count on every backend at no per-batch cost.
+        """
+        name = getattr(self, "lr_schedule", None)
+        if name is None:
+            return
+        if name not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule={name!r} is not valid; use one of {', '.join(LR_SCHEDULES)} or None."
+            )
+        optimizer = self.model_.optimizer
+        peak = getattr(optimizer, "_peak_learning_rate", None)
+        if peak is None:  # a fresh optimizer: its rate is the configured one
+            peak = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        steps = max(1, int(epochs) * math.ceil(n_samples / int(batch_size or self.batch_size)))
+        # Count from this fit's first step, also when warm-starting a fitted model.
+        start = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        optimizer.learning_rate = _StepOffset(LR_SCHEDULES[name](peak, steps), start)
+        optimizer._peak_learning_rate = peak
 
     def _encoded_validation(self, X_val, y_val):
         """Validation data given as the user's images and labels, encoded like X, y."""
@@ -193,6 +217,40 @@ class KerasImageClassifier(KerasClassifier):
     def count_weights(self) -> int:
         """Number of weights (trainable and not) in the fitted Keras model."""
         return int(self.model_.count_params())
+
+
+def _one_cycle(peak: float, steps: int):
+    warmup = max(1, steps // 5)
+    return keras.optimizers.schedules.CosineDecay(
+        peak / 10, max(1, steps - warmup), warmup_target=peak, warmup_steps=warmup
+    )
+
+
+def _cosine(peak: float, steps: int):
+    return keras.optimizers.schedules.CosineDecay(peak, steps)
+
+
+LR_SCHEDULES = {"one_cycle": _one_cycle, "cosine": _cosine}
+
+
+@keras.saving.register_keras_serializable(package="bench")
+class _StepOffset(keras.optimizers.schedules.LearningRateSchedule):
+    """``schedule`` started at optimizer step ``start`` rather than 0."""
+
+    def __init__(self, schedule, start: int = 0):
+        self.schedule = schedule
+        self.start = start
+
+    def __call__(self, step):
+        return self.schedule(keras.ops.maximum(step - self.start, 0))
+
+    def get_config(self):
+        return {"schedule": keras.saving.serialize_keras_object(self.schedule), "start": self.start}
+
+    @classmethod
+    def from_config(cls, config):
+        schedule = keras.saving.deserialize_keras_object(config["schedule"])
+        return cls(schedule, config["start"])
 
 
 def enable_op_determinism() -> None:

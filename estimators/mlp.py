@@ -22,6 +22,10 @@ class KerasMLPClassifier(KerasImageClassifier):
     optimizer : str or keras optimizer, default="rmsprop"
         Routed the scikeras way: set ``optimizer__learning_rate`` and so on.
     loss : str, default="sparse_categorical_crossentropy"
+    lr_schedule : {None, "one_cycle", "cosine"}, default=None
+        Learning rate over the fit, per batch: None keeps the optimizer's rate;
+        "cosine" decays it to 0; "one_cycle" warms up from a tenth of it over the first
+        fifth of the steps, then decays it to 0. The peak is the optimizer's rate.
     epochs : int, default=10
     batch_size : int, default=128
     validation_split : float, default=0.0
@@ -53,6 +57,7 @@ class KerasMLPClassifier(KerasImageClassifier):
         optimizer="rmsprop",
         loss="sparse_categorical_crossentropy",
         metrics=None,
+        lr_schedule=None,
         epochs=10,
         batch_size=128,
         validation_split=0.0,
@@ -77,6 +82,7 @@ class KerasMLPClassifier(KerasImageClassifier):
         self.activation = activation
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.lr_schedule = lr_schedule
 
     def _hidden_layers(self, inputs):
         x = inputs

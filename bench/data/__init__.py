@@ -2,7 +2,10 @@
 
 ``load_dataset(name)`` finds the files (see :mod:`bench.data.locate` for the search
 order), downloads them into the cache if allowed, validates them and returns a
-:class:`Dataset`. Nothing here prints; failures raise :mod:`bench.errors` exceptions.
+:class:`Dataset`. The decoded arrays of MNIST and Fashion-MNIST are cached as ``.npy``
+files under ``cache_root()/arrays/<name>/`` and memory-mapped on later loads (see
+:mod:`bench.data.array_cache`). Nothing here prints; failures raise :mod:`bench.errors`
+exceptions.
 """
 
 from bench.data.dataset import Dataset

@@ -1,4 +1,9 @@
-"""Loading datasets by name: find or download the files, validate them, build a Dataset."""
+"""Loading datasets by name: find or download the files, validate them, build a Dataset.
+
+The arrays decoded from IDX files are cached as ``.npy`` files under
+``cache_root()/arrays/<dataset>/<key>/`` (by default ``~/.cache/bench/arrays/``) and
+memory-mapped on later loads; see :mod:`bench.data.array_cache`.
+"""
 
 import hashlib
 import os
@@ -9,6 +14,7 @@ import numpy as np
 import sklearn.datasets
 from sklearn.model_selection import train_test_split
 
+from bench.data.array_cache import cache_slot, read_cached_arrays, write_cached_arrays
 from bench.data.catalog import IDX_CATALOG, CatalogEntry, IdxFile
 from bench.data.dataset import Dataset, dataset_digest
 from bench.data.download import TIMEOUT_S, Progress, download_from_mirrors
@@ -25,6 +31,7 @@ from bench.errors import CorruptDataError, DataNotFoundError, UsageError
 
 DIGITS = "digits"
 DIGITS_SOURCE = "scikit-learn load_digits"
+ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 
 
 def dataset_names() -> tuple[str, ...]:
@@ -39,8 +46,16 @@ def load_dataset(
     download: bool = True,
     verify: bool = True,
     progress: Progress | None = None,
+    cache_arrays: bool = True,
 ) -> Dataset:
     """Load a dataset by name.
+
+    The first load of an IDX dataset decodes, verifies and validates its files and
+    caches the arrays as ``.npy`` files under ``cache_root()/arrays/<name>/<key>/``,
+    i.e. ``$BENCH_CACHE_DIR/arrays/`` or ``${XDG_CACHE_HOME:-~/.cache}/bench/arrays/``.
+    Later loads of the same files memory-map those, read-only, in milliseconds. The key
+    changes whenever a source file is modified, replaced or moved; a damaged entry is
+    rebuilt; deleting the folder is always safe.
 
     Parameters
     ----------
@@ -56,10 +71,14 @@ def load_dataset(
         files; the structure is validated regardless.
     progress : callable, optional
         ``progress(bytes_done, bytes_total)`` during each file's download.
+    cache_arrays : bool
+        Use and fill the cache of decoded arrays described above. Ignored for
+        ``"digits"``, which loads fast without it.
 
     Returns
     -------
     Dataset
+        With a cache hit, its arrays are read-only :class:`numpy.memmap` objects.
 
     Raises
     ------
@@ -73,17 +92,28 @@ def load_dataset(
     if name not in IDX_CATALOG:
         raise UsageError(f"unknown dataset {name!r}; valid: {', '.join(dataset_names())}")
     return load_idx_dataset(
-        IDX_CATALOG[name], data_dir=data_dir, download=download, verify=verify, progress=progress
+        IDX_CATALOG[name],
+        data_dir=data_dir,
+        download=download,
+        verify=verify,
+        progress=progress,
+        cache_arrays=cache_arrays,
     )
 
 
 def load_mnist(**kwargs) -> Dataset:
-    """Load MNIST handwritten digits; keywords as for :func:`load_dataset`."""
+    """Load MNIST handwritten digits; keywords as for :func:`load_dataset`.
+
+    The decoded arrays are cached under ``cache_root()/arrays/mnist/``.
+    """
     return load_dataset("mnist", **kwargs)
 
 
 def load_fashion_mnist(**kwargs) -> Dataset:
-    """Load Fashion-MNIST clothing images; keywords as for :func:`load_dataset`."""
+    """Load Fashion-MNIST clothing images; keywords as for :func:`load_dataset`.
+
+    The decoded arrays are cached under ``cache_root()/arrays/fashion-mnist/``.
+    """
     return load_dataset("fashion-mnist", **kwargs)
 
 
@@ -125,14 +155,18 @@ def load_idx_dataset(
     system_root: str | os.PathLike = SYSTEM_ROOT,
     cache_dir: str | os.PathLike | None = None,
     timeout: float = TIMEOUT_S,
+    cache_arrays: bool = True,
 ) -> Dataset:
     """Load the IDX dataset described by ``entry`` from the first folder holding it.
+
+    Decoded arrays are cached under ``cache_root()/arrays/<entry.name>/`` as described
+    in :func:`load_dataset`; ``cache_dir`` only moves the downloads.
 
     Parameters
     ----------
     entry : CatalogEntry
         Files, checksums and mirrors of the dataset.
-    data_dir, download, verify, progress
+    data_dir, download, verify, progress, cache_arrays
         As for :func:`load_dataset`.
     system_root : str or path-like
         Folder with one sub-folder per dataset, searched second.
@@ -152,7 +186,7 @@ def load_idx_dataset(
             continue
         paths = find_dataset_files(entry, place.directory)
         if None not in paths:
-            return read_idx_dataset(entry, paths, verify=verify)
+            return _read(entry, paths, verify, cache_arrays)
     if not download:
         raise DataNotFoundError(
             _not_found_message(entry, places, "downloading was turned off", "allow downloading")
@@ -166,6 +200,12 @@ def load_idx_dataset(
                 entry, places, f"last download error: {err}", "connect to the internet and retry"
             )
         ) from err
+    return _read(entry, paths, verify, cache_arrays)
+
+
+def _read(entry: CatalogEntry, paths: list[Path], verify: bool, cache_arrays: bool) -> Dataset:
+    if cache_arrays:
+        return read_cached_idx_dataset(entry, paths, verify=verify)
     return read_idx_dataset(entry, paths, verify=verify)
 
 
@@ -221,6 +261,42 @@ def read_idx_dataset(entry: CatalogEntry, paths: Sequence[Path], *, verify: bool
     _check_counts(X_train, y_train, train_images, train_labels)
     _check_counts(X_test, y_test, test_images, test_labels)
     y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
+    digest = dataset_digest(X_train, y_train, X_test, y_test)
+    return _idx_dataset(entry, paths, (X_train, y_train, X_test, y_test), digest)
+
+
+def read_cached_idx_dataset(
+    entry: CatalogEntry, paths: Sequence[Path], *, verify: bool = True
+) -> Dataset:
+    """:func:`read_idx_dataset` through the cache of decoded arrays.
+
+    A cache entry made from exactly these files (same resolved paths, sizes, times and
+    inodes) under the same checksums and ``verify`` setting is memory-mapped; the
+    files were verified and validated when it was written. Otherwise the files are
+    read and the entry (re)written. See :mod:`bench.data.array_cache`.
+
+    Raises
+    ------
+    CorruptDataError
+        As for :func:`read_idx_dataset`, when the files have to be read.
+    """
+    slot = cache_slot(entry.name, paths, _cache_identity(entry, verify))
+    cached = read_cached_arrays(slot, ARRAY_NAMES)
+    if cached is not None:
+        arrays = tuple(cached.arrays[name] for name in ARRAY_NAMES)
+        if _cached_arrays_fit(entry, *arrays):
+            return _idx_dataset(entry, paths, arrays, cached.digest)
+    dataset = read_idx_dataset(entry, paths, verify=verify)
+    write_cached_arrays(
+        slot, {name: getattr(dataset, name) for name in ARRAY_NAMES}, dataset.digest
+    )
+    return dataset
+
+
+def _idx_dataset(
+    entry: CatalogEntry, paths: Sequence[Path], arrays: Sequence[np.ndarray], digest: str
+) -> Dataset:
+    X_train, y_train, X_test, y_test = arrays
     return Dataset(
         name=entry.name,
         X_train=X_train,
@@ -229,8 +305,38 @@ def read_idx_dataset(entry: CatalogEntry, paths: Sequence[Path], *, verify: bool
         y_test=y_test,
         class_names=entry.class_names,
         pixel_max=entry.pixel_max,
-        digest=dataset_digest(X_train, y_train, X_test, y_test),
+        digest=digest,
         source=str(Path(paths[0]).parent),
+    )
+
+
+def _cache_identity(entry: CatalogEntry, verify: bool) -> str:
+    # What the arrays were checked against when the entry was written: an entry made
+    # without verification must not serve a verified load.
+    return repr((entry.files, entry.image_shape, len(entry.class_names), verify))
+
+
+def _cached_arrays_fit(
+    entry: CatalogEntry,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+) -> bool:
+    """The structural checks of a fresh load, for arrays read back from the cache.
+
+    Costs about a millisecond (only the labels are scanned), and keeps a damaged
+    entry from handing out arrays of a type, shape or label range a fresh load refuses.
+    """
+    n_classes = len(entry.class_names)
+    return (
+        X_train.dtype == X_test.dtype == np.uint8
+        and y_train.dtype == y_test.dtype == np.int64
+        and X_train.shape[1:] == X_test.shape[1:] == entry.image_shape
+        and y_train.ndim == y_test.ndim == 1
+        and len(X_train) == len(y_train)
+        and len(X_test) == len(y_test)
+        and all(y.size == 0 or 0 <= y.min() <= y.max() < n_classes for y in (y_train, y_test))
     )
 
 

@@ -31,7 +31,8 @@ class SearchPlace:
 def cache_root() -> Path:
     """Folder under which downloads land, one sub-folder per dataset.
 
-    ``$BENCH_CACHE_DIR`` if set, else ``${XDG_CACHE_HOME:-~/.cache}/bench``.
+    ``$BENCH_CACHE_DIR`` if set, else ``${XDG_CACHE_HOME:-~/.cache}/bench``. Decoded
+    arrays are cached in its ``arrays/`` sub-folder; see :mod:`bench.data.array_cache`.
     """
     if os.environ.get(CACHE_DIR_ENV):
         return Path(os.environ[CACHE_DIR_ENV]).expanduser()

@@ -139,3 +139,19 @@ def test_list_shows_every_benchmark_with_its_weight_count(tmp_path):
     ]:
         line = next(line for line in done.stdout.splitlines() if line.startswith(name))
         assert weights in line
+
+
+def test_perf_load_quick_prints_its_figures(tmp_path):
+    # The check itself, not its speed: it must run end to end and say pass or miss.
+    done = bench("perf", "load", "--quick", cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("load ")]
+    assert len(lines) == 3
+    assert all(" ok " in line or " MISS " in line for line in lines)
+    assert "cached digest equals uncached" in done.stdout
+
+
+def test_perf_unknown_check_lists_the_valid_ones(tmp_path):
+    done = bench("perf", "hogg", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "unknown perf check 'hogg'" in done.stderr and "mnist-fast" in done.stderr

@@ -1,6 +1,9 @@
 """HOGTransformer gives scikit-image's hog for every image, and behaves as a transformer."""
 
+import os
 import pickle
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +15,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
+from bench.data import read_idx
+from bench.perf.hog import MEMORY_TARGET, SETTINGS, peak_extra_memory
 from estimators.hog import BLOCK_NORMS, HOGTransformer, _bin_edges, _orientation_bins
 
 TOLERANCE = 1e-6
+SHARED_DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+MIB = 2**20
 
 
 def _pair(value):
@@ -131,6 +138,44 @@ def _edge_images():
     ulp_image = ulp_rows + np.array([0.0, 0.0, 1.0, 1.0] * 4)[None, :]
     integer = np.stack([ramp, ramp.T[::-1], stripes, stripes.T, checker]).astype(np.uint8)
     return integer, integer / 255.0, ulp_image[None]
+
+
+@pytest.mark.parametrize(
+    ("shape", "pixels_per_cell", "cells_per_block"),
+    [
+        ((1, 9), (1, 2), (1, 2)),  # one row: no row gradient anywhere
+        ((2, 9), (1, 3), 1),
+        ((9, 1), (2, 1), 1),  # one column
+        ((9, 2), (2, 1), (1, 2)),
+        ((3, 3), 1, 2),  # one-pixel cells
+        ((5, 7), (2, 3), 1),  # a row and a column beyond the last whole cell
+        ((6, 6), (3, 1), (2, 3)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_matches_skimage_on_thin_images_and_small_cells(
+    shape, pixels_per_cell, cells_per_block, dtype
+):
+    images = np.random.default_rng(6).integers(0, 256, size=(4, *shape)).astype(dtype)
+    for block_norm in ("L1", "L2-Hys"):
+        assert_matches_skimage(images, 9, pixels_per_cell, cells_per_block, block_norm, False)
+
+
+def test_integer_gradients_of_the_widest_span_match_skimage():
+    """Steps of 255 in both directions, down and up, and a negative offset, give
+    the largest and smallest gradient codes the integer lookup decodes."""
+    steps = np.kron(np.indices((4, 4)).sum(axis=0) % 2, np.ones((4, 4), int)) * 255
+    images = np.stack([steps, steps.T, 255 - steps, np.rot90(steps)])
+    for offset_images in (images.astype(np.uint8), (images - 300).astype(np.int16)):
+        for orientations in (8, 9):
+            assert_matches_skimage(offset_images, orientations, 4, 2, "L2-Hys", sqrt=False)
+
+
+def test_non_contiguous_images_give_the_features_of_their_copy(digits):
+    images = digits.images[:30].astype(np.uint8).transpose(0, 2, 1)
+    hog_transformer = HOGTransformer(orientations=8, pixels_per_cell=2, cells_per_block=2)
+    features = hog_transformer.fit_transform(images)
+    np.testing.assert_array_equal(features, hog_transformer.transform(images.copy()))
 
 
 @pytest.mark.parametrize("orientations", [2, 3, 4, 6, 8, 12, 39])
@@ -336,3 +381,79 @@ def test_importing_hog_does_not_load_keras():
     code = "import sys; from estimators import HOGTransformer; print('keras' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+# --- MNIST, in the settings ``bench perf hog`` measures ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def mnist_test_images():
+    """The first 3,000 MNIST test images, raw uint8, as the benchmarks pass them."""
+    data_dir = Path(os.environ.get("BENCH_DATA_DIR", SHARED_DATASETS)) / "mnist"
+    path = data_dir / "t10k-images-idx3-ubyte.gz"
+    if not path.is_file():
+        pytest.skip(f"no MNIST test images at {path}")
+    return read_idx(path)[:3000]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.label)
+def test_perf_settings_match_skimage_on_mnist(mnist_test_images, setting):
+    images = mnist_test_images[:300]
+    expected = skimage_hog(
+        images,
+        setting.orientations,
+        setting.pixels_per_cell,
+        setting.cells_per_block,
+        setting.block_norm,
+    )
+    features = setting.transformer().fit_transform(images)
+    assert features.dtype == expected.dtype == np.float64
+    np.testing.assert_allclose(features, expected, rtol=0, atol=TOLERANCE)
+    # The perf check's own reference is scikit-image, image by image.
+    np.testing.assert_array_equal(setting.skimage_features(images), expected)
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.label)
+def test_memory_besides_the_output_stays_within_one_output(mnist_test_images, setting):
+    hog_transformer = setting.transformer().fit(mnist_test_images[:1])
+    features, peak = peak_extra_memory(hog_transformer.transform, mnist_test_images)
+    assert features.shape == (3000, hog_transformer.n_features_out_)
+    assert features.nbytes <= peak <= MEMORY_TARGET * features.nbytes
+
+
+def test_memory_is_bounded_by_the_batch_not_the_input(mnist_test_images):
+    """With small batches, the temporaries are a small fraction of the output: a
+    whole-input copy (int32 pixels, 9 MiB here) would show."""
+    hog_transformer = HOGTransformer(9, 7, 2, batch_size=50).fit(mnist_test_images[:1])
+    features, peak = peak_extra_memory(hog_transformer.transform, mnist_test_images)
+    assert peak - features.nbytes < 2 * MIB < features.nbytes
+
+
+# --- peak_extra_memory, the accounting behind the memory figure -------------------------
+
+
+def _scratch_then_result():
+    scratch = np.ones(8 * MIB // 8)
+    result = np.zeros(MIB // 8)
+    del scratch
+    return result
+
+
+@pytest.mark.parametrize("already_tracing", [False, True])
+def test_peak_extra_memory_counts_temporaries_and_result(already_tracing):
+    if already_tracing:
+        tracemalloc.start()
+    try:
+        result, peak = peak_extra_memory(_scratch_then_result)
+        assert tracemalloc.is_tracing() == already_tracing
+    finally:
+        if already_tracing:
+            tracemalloc.stop()
+    assert result.nbytes == MIB
+    assert 9 * MIB <= peak < 9 * MIB + 64 * 1024  # both were alive at once
+
+
+def test_peak_extra_memory_excludes_the_arguments():
+    images = np.ones((4 * MIB // 8,))
+    copy, peak = peak_extra_memory(np.copy, images)
+    assert copy.nbytes <= peak < copy.nbytes + 64 * 1024

@@ -227,3 +227,55 @@ def test_validation_data_takes_raw_images_and_labels(digits):
     assert len(model.history_["val_accuracy"]) == 2
     expected = model.score(images[1500:], names[y[1500:]])
     assert model.history_["val_accuracy"][-1] == pytest.approx(expected, abs=1e-6)
+
+
+# --- strided convolutions and learning-rate schedules --------------------------------
+
+
+def test_strides_halve_the_image_like_a_pool():
+    images = np.zeros((4, 28, 28), dtype=np.float32)
+    cnn = KerasCNNClassifier((4, 8), kernel_sizes=5, strides=2, pool=1, dense_layers=(8,))
+    cnn.initialize(images, np.array([0, 1, 0, 1]))
+    assert cnn.model_.get_layer("conv_2").output.shape[1:] == (7, 7, 8)
+    assert not any("pool" in layer.name for layer in cnn.model_.layers)
+
+
+def test_too_many_strides_is_explained():
+    images = np.zeros((4, 8, 8), dtype=np.float32)
+    cnn = KerasCNNClassifier((4, 4, 4, 4), strides=2, pool=2)
+    with pytest.raises(ValueError, match="strides=2 and pool=2 shrink 8x8 images"):
+        cnn.initialize(images, np.array([0, 1, 0, 1]))
+
+
+def learning_rate_at(model, step):
+    return float(model.model_.optimizer._learning_rate(step))
+
+
+@pytest.mark.parametrize("schedule", ["one_cycle", "cosine"])
+def test_lr_schedule_spans_this_fits_steps(digits, schedule):
+    X, y = digits
+    model = small_mlp(epochs=3, batch_size=100, lr_schedule=schedule, optimizer="adam").set_params(
+        optimizer__learning_rate=0.01
+    )
+    model.fit(X, y)
+    steps = 3 * int(np.ceil(len(X) / 100))
+    peak = max(learning_rate_at(model, step) for step in range(steps))
+    assert peak == pytest.approx(0.01, rel=1e-3)
+    assert learning_rate_at(model, steps) == pytest.approx(0.0, abs=1e-6)
+    assert int(model.model_.optimizer.iterations) == steps
+    start = learning_rate_at(model, 0)
+    assert start == pytest.approx(0.001 if schedule == "one_cycle" else 0.01, rel=1e-3)
+
+
+def test_lr_schedule_survives_pickling_and_cloning(digits):
+    X, y = digits
+    model = small_mlp(epochs=1, lr_schedule="one_cycle").fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(restored.predict_proba(X[:20]), model.predict_proba(X[:20]))
+    assert clone(model).get_params()["lr_schedule"] == "one_cycle"
+
+
+def test_unknown_lr_schedule_is_a_clear_error(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="lr_schedule='cyclic' is not valid"):
+        small_mlp(epochs=1, lr_schedule="cyclic").fit(X, y)

@@ -1,0 +1,59 @@
+"""``bench perf``: performance figures, each a ratio measured side by side.
+
+These machines are noisy, so a figure compares two things timed in the same process
+run, interleaved, rather than an absolute time against a number written down. Each
+check is a function in its own module returning :class:`Figure` rows; ``CHECKS``
+names them for the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure and the target it is held to.
+
+    ``higher_is_better`` says which side of ``target`` passes: a speed-up must reach
+    it, a time or memory ratio must stay under it.
+    """
+
+    check: str
+    name: str
+    value: float
+    target: float
+    unit: str
+    higher_is_better: bool
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        if self.higher_is_better:
+            return self.value >= self.target
+        return self.value <= self.target
+
+    @property
+    def target_text(self) -> str:
+        return f"{'>=' if self.higher_is_better else '<='} {self.target:g}{self.unit}"
+
+
+Check = Callable[..., list[Figure]]
+
+
+def checks() -> dict[str, Check]:
+    """Check name -> function(quick: bool) returning its figures, in report order."""
+    # Imported here so ``bench perf --help`` does not load Keras or scikit-image.
+    from bench.perf import harness, hog, jobs, load, mnist_fast
+
+    return {
+        "hog": hog.measure,
+        "load": load.measure,
+        "harness": harness.measure,
+        "jobs": jobs.measure,
+        "mnist-fast": mnist_fast.measure,
+    }
+
+
+CHECK_NAMES = ("hog", "load", "harness", "jobs", "mnist-fast")
