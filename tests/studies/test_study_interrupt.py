@@ -28,11 +28,23 @@ def stored_trials(cwd):
     return study.get_trials(deepcopy=False)
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_sigint_mid_study_then_rerun_completes_the_requested_trials(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     process = subprocess.Popen(
-        COMMAND, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        COMMAND,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as in a terminal: a shell running this suite in the background makes
+        # children ignore SIGINT, and Python then installs no KeyboardInterrupt.
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 120
     while not any(t.state.name == "RUNNING" and t.number >= 1 for t in stored_trials(tmp_path)):
