@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from bench import environment, tracking
 from bench.data import Dataset, load_dataset
 from bench.data.catalog import IDX_CATALOG
-from bench.errors import RunInterrupted
+from bench.errors import RunInterrupted, UsageError
 from bench.registry import Benchmark, get_benchmark
 from bench.runner import RunOutcome, classifier_of, fit_and_score
 from bench.settings import resolve_overrides, tunable_params
@@ -74,9 +75,10 @@ def run_benchmark(
         On Ctrl-C; the run is closed as KILLED with the epochs done so far.
     """
     benchmark = get_benchmark(name)
-    configured_pipeline(
+    unchecked, _ = configured_pipeline(
         benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments
     )
+    check_buildable(unchecked, benchmark)
     dataset = load_dataset(benchmark.dataset, progress=download_progress)
     pipeline, overrides = configured_pipeline(
         benchmark, pixel_max=dataset.pixel_max, seed=seed, epochs=epochs, assignments=assignments
@@ -146,13 +148,32 @@ def run_params(pipeline: Pipeline, dataset: Dataset, seed: int) -> dict[str, Any
 
 def count_weights(benchmark: Benchmark) -> int:
     """Weights of the benchmark's network, built (not trained) on blank images."""
-    shape, n_classes = dataset_geometry(benchmark.dataset)
     pipeline = benchmark.build(pixel_max=255.0, seed=0)
+    return _built_on_blank_images(pipeline, benchmark).count_weights()
+
+
+def check_buildable(pipeline: Pipeline, benchmark: Benchmark) -> None:
+    """Build the configured network on blank images, before any data is loaded.
+
+    Raises
+    ------
+    UsageError
+        If a value the estimators reject (an unknown activation or schedule, a
+        topology that shrinks the image to nothing) was set; the message is theirs.
+    """
+    try:
+        _built_on_blank_images(clone(pipeline), benchmark)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _built_on_blank_images(pipeline: Pipeline, benchmark: Benchmark):
+    shape, n_classes = dataset_geometry(benchmark.dataset)
     X = np.zeros((n_classes, *shape), dtype=np.uint8)
     X[:, 0, 0] = np.arange(n_classes)  # HOG needs some gradient to be defined
     y = np.arange(n_classes)
     features = pipeline[:-1].fit_transform(X, y)
-    return classifier_of(pipeline).initialize(features, y).count_weights()
+    return classifier_of(pipeline).initialize(features, y)
 
 
 def dataset_geometry(name: str) -> tuple[tuple[int, int], int]:

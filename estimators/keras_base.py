@@ -91,6 +91,7 @@ class KerasImageClassifier(KerasClassifier):
 
     # --- model ---------------------------------------------------------------------
     def _keras_build_fn(self, compile_kwargs: dict) -> keras.Model:
+        self._check_lr_schedule()  # at build, so a mistake shows before any training
         inputs = keras.Input(shape=(self.n_features_in_,), name="pixels")
         hidden = self._hidden_layers(inputs)
         outputs = keras.layers.Dense(self.n_classes_, activation="softmax", name="softmax")(hidden)
@@ -167,6 +168,14 @@ class KerasImageClassifier(KerasClassifier):
         start = int(keras.ops.convert_to_numpy(optimizer.iterations))
         optimizer.learning_rate = _StepOffset(LR_SCHEDULES[name](peak, steps), start)
         optimizer._peak_learning_rate = peak
+
+    def _check_lr_schedule(self) -> str | None:
+        name = getattr(self, "lr_schedule", None)
+        if name is not None and name not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule={name!r} is not valid; use one of {', '.join(LR_SCHEDULES)} or None."
+            )
+        return name
 
     def _encoded_validation(self, X_val, y_val):
         """Validation data given as the user's images and labels, encoded like X, y."""

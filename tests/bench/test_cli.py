@@ -155,3 +155,12 @@ def test_perf_unknown_check_lists_the_valid_ones(tmp_path):
     done = bench("perf", "hogg", cwd=tmp_path)
     assert done.returncode == 2
     assert "unknown perf check 'hogg'" in done.stderr and "mnist-fast" in done.stderr
+
+
+@pytest.mark.parametrize("setting", ["activation=foo", "lr_schedule=cyclic"])
+def test_value_the_estimator_rejects_is_one_line_before_any_run(tmp_path, setting):
+    done = bench("run", "digits-mlp", "--set", setting, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert setting.split("=")[1] in done.stderr
+    assert not (tmp_path / "mlruns").exists()
