@@ -13,6 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from bench.data import load_digits
+from tests.datasets import mnist_root_or_skip
 
 NOISE = ("oneDNN", "absl", "cuda", "I0000", "E0000", "Traceback", "WARNING")
 
@@ -141,8 +142,9 @@ def test_list_shows_every_benchmark_with_its_weight_count(tmp_path):
         assert weights in line
 
 
-def test_perf_load_quick_prints_its_figures(tmp_path):
+def test_perf_load_quick_prints_its_figures(tmp_path, monkeypatch):
     # The check itself, not its speed: it must run end to end and say pass or miss.
+    monkeypatch.setenv("BENCH_DATA_DIR", str(mnist_root_or_skip()))
     done = bench("perf", "load", "--quick", cwd=tmp_path)
     assert done.returncode in (0, 1), done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("load ")]

@@ -1,9 +1,7 @@
 """HOGTransformer gives scikit-image's hog for every image, and behaves as a transformer."""
 
-import os
 import pickle
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +16,9 @@ from sklearn.pipeline import make_pipeline
 from bench.data import read_idx
 from bench.perf.hog import MEMORY_TARGET, SETTINGS, peak_extra_memory
 from estimators.hog import BLOCK_NORMS, HOGTransformer, _bin_edges, _orientation_bins
+from tests.datasets import data_root
 
 TOLERANCE = 1e-6
-SHARED_DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 MIB = 2**20
 
 
@@ -389,7 +387,7 @@ def test_importing_hog_does_not_load_keras():
 @pytest.fixture(scope="module")
 def mnist_test_images():
     """The first 3,000 MNIST test images, raw uint8, as the benchmarks pass them."""
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR", SHARED_DATASETS)) / "mnist"
+    data_dir = data_root() / "mnist"
     path = data_dir / "t10k-images-idx3-ubyte.gz"
     if not path.is_file():
         pytest.skip(f"no MNIST test images at {path}")
