@@ -252,7 +252,9 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
             # Validate flattened rows so that n_features_in_ is the pixel count for
             # both input forms, and images fitted in one form transform in the other.
             shape_3d = tuple(X.shape[1:])
-            X = np.reshape(X, (X.shape[0], -1))
+            # Not -1: that cannot be resolved for an empty batch, which scikit-learn
+            # then refuses in its own words.
+            X = np.reshape(X, (X.shape[0], math.prod(shape_3d)))
         elif len(X.shape) > 3:
             raise ValueError(
                 f"X must be (n_images, height, width) or (n_images, pixels), got {len(X.shape)} "

@@ -8,7 +8,6 @@ import math
 
 import keras
 import numpy as np
-import scipy.sparse
 from scikeras.wrappers import KerasClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags
@@ -46,20 +45,30 @@ class KerasImageClassifier(KerasClassifier):
     # --- input -------------------------------------------------------------------
     def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
         if X is not None:
-            if scipy.sparse.issparse(X):
-                check_array(X, accept_sparse=False)  # raises scikit-learn's own message
-            X = self._flatten_images(X, reset=reset)
+            X = self._checked_images(X, reset=reset)
         if getattr(y, "ndim", None) == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if X is not None and not reset and hasattr(self, "n_features_in_"):
-            self._check_n_features(X)
         X, y = super()._validate_data(X=X, y=y, reset=reset, y_numeric=y_numeric)
-        if y is not None and reset and len(np.unique(y, axis=0)) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes; "
-                f"the data contains only one class: {np.unique(y)[0]!r}."
-            )
+        if y is not None and reset:
+            classes = np.unique(y, axis=0)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes; "
+                    f"the data contains only one class: {classes[0].tolist()!r}."
+                )
         return X, y
+
+    def _checked_images(self, X, *, reset: bool):
+        """``X`` checked by scikit-learn, flat, with the feature count checked at predict.
+
+        scikeras checks X too, but only after the images are flattened (which fails
+        on an empty batch) and, at predict, with messages that do not name X.
+        """
+        X = check_array(X, accept_sparse=False, dtype=None, allow_nd=True, input_name="X")
+        X = self._flatten_images(X, reset=reset)
+        if not reset and hasattr(self, "n_features_in_"):
+            self._check_n_features(X)
+        return X
 
     def _flatten_images(self, X, *, reset: bool):
         if hasattr(X, "ndim") and X.ndim >= 3:
@@ -92,6 +101,7 @@ class KerasImageClassifier(KerasClassifier):
     # --- model ---------------------------------------------------------------------
     def _keras_build_fn(self, compile_kwargs: dict) -> keras.Model:
         self._check_lr_schedule()  # at build, so a mistake shows before any training
+        self._check_training_counts()
         inputs = keras.Input(shape=(self.n_features_in_,), name="pixels")
         hidden = self._hidden_layers(inputs)
         outputs = keras.layers.Dense(self.n_classes_, activation="softmax", name="softmax")(hidden)
@@ -168,6 +178,17 @@ class KerasImageClassifier(KerasClassifier):
         start = int(keras.ops.convert_to_numpy(optimizer.iterations))
         optimizer.learning_rate = _StepOffset(LR_SCHEDULES[name](peak, steps), start)
         optimizer._peak_learning_rate = peak
+
+    def _check_training_counts(self) -> None:
+        # Keras would train zero epochs on epochs=-3 and fail later, far from the cause.
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is None and name == "batch_size":  # scikeras' default: Keras' 32
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(
+                    f"{name}={value!r} is not valid; use a whole number of at least 1."
+                )
 
     def _check_lr_schedule(self) -> str | None:
         name = getattr(self, "lr_schedule", None)

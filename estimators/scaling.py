@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -17,6 +19,11 @@ class PixelScaler(TransformerMixin, BaseEstimator):
     ----------
     max_value : float, default=255.0
         The largest possible pixel value.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Pixels per image seen in :meth:`fit`, for flat rows and images alike.
     """
 
     def __init__(self, max_value=255.0):
@@ -26,14 +33,29 @@ class PixelScaler(TransformerMixin, BaseEstimator):
         """Check ``X`` and remember its feature count; returns self."""
         if not self.max_value or self.max_value <= 0:
             raise ValueError(f"max_value must be positive, got {self.max_value!r}.")
-        validate_data(self, X, reset=True, allow_nd=True)
+        self._validate_pixels(X, reset=True)
         return self
 
     def transform(self, X):
         """Return ``X / max_value`` as float32, keeping the input's shape."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, allow_nd=True)
+        X = self._validate_pixels(X, reset=False)
         return np.asarray(X, dtype=np.float32) / np.float32(self.max_value)
+
+    def _validate_pixels(self, X, *, reset: bool):
+        """Check ``X`` with scikit-learn, counting an image's pixels as its features.
+
+        Images are validated as flat rows, so ``n_features_in_`` is the pixel count,
+        as for the other estimators: comparing the first axis after the samples
+        would let images of another size through.
+        """
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        shape = X.shape
+        if len(shape) > 2:
+            X = np.reshape(X, (shape[0], math.prod(shape[1:])))
+        X = validate_data(self, X, reset=reset)
+        return X.reshape(shape) if len(shape) > 2 else X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

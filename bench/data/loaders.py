@@ -192,6 +192,7 @@ def load_idx_dataset(
             _not_found_message(entry, places, "downloading was turned off", "allow downloading")
         )
     cache = places[-1].directory
+    present = set(find_dataset_files(entry, cache))
     try:
         paths = download_dataset(entry, cache, progress=progress, timeout=timeout)
     except DataNotFoundError as err:
@@ -200,7 +201,32 @@ def load_idx_dataset(
                 entry, places, f"last download error: {err}", "connect to the internet and retry"
             )
         ) from err
-    return _read(entry, paths, verify, cache_arrays)
+    downloaded = [path for path in paths if path not in present]
+    return _read_downloaded(entry, paths, downloaded, verify, cache_arrays)
+
+
+def _read_downloaded(
+    entry: CatalogEntry,
+    paths: list[Path],
+    downloaded: list[Path],
+    verify: bool,
+    cache_arrays: bool,
+) -> Dataset:
+    """:func:`_read`, removing the files just downloaded if the dataset is corrupt.
+
+    A download matched its published checksum, so a corrupt one means the catalog
+    trusts a broken file; kept, it would be found and refused on every later load,
+    even after the catalog is fixed.
+    """
+    try:
+        return _read(entry, paths, verify, cache_arrays)
+    except CorruptDataError as err:
+        for path in downloaded:
+            path.unlink(missing_ok=True)
+        names = ", ".join(path.name for path in downloaded)
+        raise CorruptDataError(
+            f"{err} (removed the files this load downloaded from the cache: {names})"
+        ) from err
 
 
 def _read(entry: CatalogEntry, paths: list[Path], verify: bool, cache_arrays: bool) -> Dataset:

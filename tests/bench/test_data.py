@@ -3,6 +3,9 @@
 import dataclasses
 import gzip
 import hashlib
+import io
+import pickle
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -258,36 +261,150 @@ def test_tiny_dataset_loads_gzipped_and_plain(tmp_path):
         assert dataset.image_shape == (4, 4)
 
 
-def test_image_label_count_mismatch_is_corrupt(tmp_path):
+# Each damages the files written by write_dataset(directory, arrays) and returns the
+# paths the error must name and a pattern for the problem it must state.
+
+
+def truncate_gzip(directory: Path, arrays: list[np.ndarray]) -> tuple[list[Path], str]:
+    path = directory / "train-images-idx3-ubyte.gz"
+    archive = path.read_bytes()
+    path.write_bytes(archive[: len(archive) // 2])
+    return [path], "truncated or corrupt gzip data"
+
+
+def foreign_magic(directory: Path, arrays: list[np.ndarray]) -> tuple[list[Path], str]:
+    path = directory / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(b"\x12\x34" + idx_bytes(arrays[1])[2:], mtime=0))
+    return [path], "not an IDX file .magic number 12340801"
+
+
+def labels_magic_in_images_file(directory: Path, arrays: list[np.ndarray]):
+    path = directory / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(gzip_idx(arrays[2].ravel()))
+    return [path], r"expected 3-dimensional images \(IDX magic 0x00000803\), found 1 .*0x00000801"
+
+
+def images_magic_in_labels_file(directory: Path, arrays: list[np.ndarray]):
+    path = directory / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip_idx(arrays[1].reshape(6, 1, 1)))
+    return [path], r"expected 1-dimensional labels \(IDX magic 0x00000801\), found 3 .*0x00000803"
+
+
+def wrong_image_size(directory: Path, arrays: list[np.ndarray]) -> tuple[list[Path], str]:
+    path = directory / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(gzip_idx(np.zeros((3, 5, 5), np.uint8)))
+    return [path], "images are 5x5, expected 4x4 for Tiny"
+
+
+def one_label_missing(directory: Path, arrays: list[np.ndarray]) -> tuple[list[Path], str]:
+    labels = directory / "train-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip_idx(arrays[1][:-1]))
+    images = directory / "train-images-idx3-ubyte.gz"
+    return [images, labels], "holds 6 images but .* holds 5 labels"
+
+
+def label_out_of_range(directory: Path, arrays: list[np.ndarray]) -> tuple[list[Path], str]:
+    path = directory / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip_idx(np.array([2, 3, 0], np.uint8)))
+    return [path], r"label 3 out of range; Tiny has classes 0\.\.2"
+
+
+CORRUPTIONS = [
+    truncate_gzip,
+    foreign_magic,
+    labels_magic_in_images_file,
+    images_magic_in_labels_file,
+    wrong_image_size,
+    one_label_missing,
+    label_out_of_range,
+]
+
+
+def entry_trusting(directory: Path, mirrors: tuple[str, ...] = ()) -> CatalogEntry:
+    """The tiny entry with the archive checksums of the files in ``directory``.
+
+    Damaged files then pass verification, so the check that refuses them is the
+    structural one under test, as for a mirror that published broken files.
+    """
+    entry = tiny_entry(tiny_arrays(), mirrors)
+    fields = ("train_images", "train_labels", "test_images", "test_labels")
+    trusted = {
+        field: dataclasses.replace(
+            file,
+            archive_sha256=sha256((directory / file.archive_name).read_bytes()),
+            content_sha256="0" * 64,
+        )
+        for field, file in zip(fields, entry.files, strict=True)
+    }
+    return dataclasses.replace(entry, **trusted)
+
+
+def assert_names_file_and_problem(message: str, paths: list[Path], problem: str) -> None:
+    for path in paths:
+        assert str(path) in message
+    assert re.search(problem, message), message
+
+
+@pytest.mark.parametrize("verify", [True, False])
+@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda corrupt: corrupt.__name__)
+def test_corrupt_file_error_names_it_and_nothing_is_cached(tmp_path, corrupt, verify):
     arrays = tiny_arrays()
-    arrays[1] = arrays[1][:-1]
     directory = write_dataset(tmp_path / "data", arrays)
-    with pytest.raises(CorruptDataError, match="train-images.*6 images.*train-labels.*5 labels"):
-        load_from(tiny_entry(arrays), directory, tmp_path, verify=False)
+    paths, problem = corrupt(directory, arrays)
+    files_before = {path: path.read_bytes() for path in directory.iterdir()}
+
+    with pytest.raises(CorruptDataError) as caught:
+        load_from(entry_trusting(directory), directory, tmp_path, verify=verify)
+
+    assert_names_file_and_problem(str(caught.value), paths, problem)
+    # Neither the array cache (BENCH_CACHE_DIR/arrays) nor the download cache got
+    # anything, and the user's files are left as they were.
+    assert not (tmp_path / "user-cache").exists()
+    assert not (tmp_path / "no-cache").exists()
+    assert {path: path.read_bytes() for path in directory.iterdir()} == files_before
 
 
-def test_label_out_of_range_is_corrupt(tmp_path):
+@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda corrupt: corrupt.__name__)
+def test_corrupt_download_error_names_it_and_nothing_is_cached(tmp_path, server, corrupt):
     arrays = tiny_arrays()
-    arrays[3] = np.array([2, 3, 0], np.uint8)
-    directory = write_dataset(tmp_path / "data", arrays)
-    with pytest.raises(CorruptDataError, match="t10k-labels-idx1-ubyte.gz.*label 3 out of range"):
-        load_from(tiny_entry(arrays), directory, tmp_path, verify=False)
+    published = write_dataset(tmp_path / "published", arrays)
+    paths, problem = corrupt(published, arrays)
+    for name in FILE_NAMES:
+        server.serve(f"/broken/{name}.gz", (published / f"{name}.gz").read_bytes())
+    entry = entry_trusting(published, mirrors=(f"{server.url}/broken/",))
+    cache = tmp_path / "cache"
+
+    with pytest.raises(CorruptDataError) as caught:
+        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+
+    message = str(caught.value)
+    assert_names_file_and_problem(message, [cache / path.name for path in paths], problem)
+    assert "removed the files this load downloaded" in message
+    assert list(cache.iterdir()) == []
+    assert not (tmp_path / "user-cache").exists()
+    # Nothing of the broken files is left to be found: the next load downloads again.
+    with pytest.raises(CorruptDataError):
+        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+    assert len(server.requests) == 8
 
 
-def test_wrong_image_size_is_corrupt(tmp_path):
+def test_corrupt_download_keeps_files_it_did_not_download(tmp_path, server):
     arrays = tiny_arrays()
-    arrays[2] = np.zeros((3, 5, 5), np.uint8)
-    directory = write_dataset(tmp_path / "data", arrays)
-    with pytest.raises(CorruptDataError, match="t10k-images-idx3-ubyte.gz.*5x5, expected 4x4"):
-        load_from(tiny_entry(arrays), directory, tmp_path, verify=False)
+    published = write_dataset(tmp_path / "published", arrays)
+    paths, problem = label_out_of_range(published, arrays)
+    for name in FILE_NAMES:
+        server.serve(f"/broken/{name}.gz", (published / f"{name}.gz").read_bytes())
+    entry = entry_trusting(published, mirrors=(f"{server.url}/broken/",))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    kept = cache / "train-images-idx3-ubyte.gz"
+    kept.write_bytes((published / kept.name).read_bytes())
 
+    with pytest.raises(CorruptDataError, match=problem):
+        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
 
-def test_labels_given_as_images_are_corrupt(tmp_path):
-    arrays = tiny_arrays()
-    arrays[1] = np.zeros((6, 1, 1), np.uint8)
-    directory = write_dataset(tmp_path / "data", arrays)
-    with pytest.raises(CorruptDataError, match="train-labels-idx1-ubyte.gz.*1-dimensional"):
-        load_from(tiny_entry(arrays), directory, tmp_path, verify=False)
+    assert list(cache.iterdir()) == [kept]
+    assert "/broken/train-images-idx3-ubyte.gz" not in server.requests
 
 
 def test_recompressed_file_passes_verification_by_content(tmp_path):
@@ -334,6 +451,7 @@ def test_non_canonical_file_fails_verification_unless_turned_off(tmp_path):
     assert entry.train_images.content_sha256 in message
     assert sha256(idx_bytes(other[0])) in message
     assert "delete it" in message
+    assert not (tmp_path / "user-cache").exists()
 
     dataset = load_from(entry, directory, tmp_path, verify=False)
     np.testing.assert_array_equal(dataset.X_train, other[0])
@@ -474,10 +592,14 @@ def test_download_with_wrong_checksum_leaves_nothing(tmp_path, server):
 def test_connection_closed_mid_transfer_leaves_nothing(tmp_path, server):
     body = gzip_idx(np.arange(5000, dtype=np.uint8))
     server.serve("/file.gz", body, declared_length=len(body) + 1000)
+    url = f"{server.url}/file.gz"
 
-    with pytest.raises(DataNotFoundError, match=f"closed after {len(body)} of {len(body) + 1000}"):
-        download_file(f"{server.url}/file.gz", tmp_path / "file.gz", sha256(body))
+    with pytest.raises(DataNotFoundError) as caught:
+        download_file(url, tmp_path / "file.gz", sha256(body))
 
+    assert str(caught.value) == (
+        f"could not download {url}: connection closed after {len(body)} of {len(body) + 1000} bytes"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -500,14 +622,44 @@ def test_interrupted_download_leaves_nothing(tmp_path, server):
 def test_wrong_checksum_through_loader_leaves_cache_empty(tmp_path, server):
     arrays = tiny_arrays()
     mirror = serve_dataset(server, "tampered", tiny_arrays(seed=1))
+    entry = tiny_entry(arrays, mirrors=(mirror,))
     cache = tmp_path / "cache"
 
-    with pytest.raises(ChecksumError, match=f"{mirror}train-images-idx3-ubyte.gz"):
+    with pytest.raises(ChecksumError) as caught:
+        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+
+    message = str(caught.value)
+    assert f"{mirror}train-images-idx3-ubyte.gz" in message
+    assert f"expected {entry.train_images.archive_sha256}" in message
+    assert f"SHA-256 {sha256(gzip_idx(tiny_arrays(seed=1)[0]))}" in message
+    assert list(cache.iterdir()) == []
+    assert not (tmp_path / "user-cache").exists()
+
+
+def test_interrupted_download_through_loader_keeps_only_complete_files(tmp_path, server):
+    arrays = tiny_arrays()
+    entry = tiny_entry(arrays, mirrors=(serve_dataset(server, "good", arrays),))
+    cache = tmp_path / "cache"
+    starts = []
+
+    def interrupt_second_file(done, total):
+        if done == 0:
+            starts.append(total)
+        elif len(starts) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
         load_idx_dataset(
-            tiny_entry(arrays, mirrors=(mirror,)), system_root=tmp_path / "system", cache_dir=cache
+            entry, system_root=tmp_path / "system", cache_dir=cache, progress=interrupt_second_file
         )
 
-    assert list(cache.iterdir()) == []
+    # The first file arrived whole; of the second, not even a hidden temporary file.
+    first = cache / "train-images-idx3-ubyte.gz"
+    assert list(cache.iterdir()) == [first]
+    assert first.read_bytes() == gzip_idx(arrays[0])
+    assert not (tmp_path / "user-cache").exists()
+    dataset = load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+    np.testing.assert_array_equal(dataset.y_train, arrays[1])
 
 
 def test_truncated_transfer_through_loader_is_not_found(tmp_path, server):
@@ -518,11 +670,54 @@ def test_truncated_transfer_through_loader_is_not_found(tmp_path, server):
     server.serve(path, body, declared_length=len(body) + 10)
     cache = tmp_path / "cache"
 
-    with pytest.raises(DataNotFoundError, match="connection closed"):
+    with pytest.raises(DataNotFoundError) as caught:
         load_idx_dataset(
             tiny_entry(arrays, mirrors=(mirror,)), system_root=tmp_path / "system", cache_dir=cache
         )
 
+    assert f"could not download {server.url}{path}: connection closed after" in str(caught.value)
+    assert list(cache.iterdir()) == []
+    assert not (tmp_path / "user-cache").exists()
+
+
+class _TouchOnUnpickle:
+    """Unpickling this creates ``path``: proof that a loader ran code from a file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+def pickled(marker: Path) -> bytes:
+    return pickle.dumps(_TouchOnUnpickle(marker))
+
+
+def npy_of_objects(marker: Path) -> bytes:
+    array = np.empty(6, dtype=object)
+    array[:] = [_TouchOnUnpickle(marker)] * 6
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("payload", [pickled, npy_of_objects], ids=["pickle", "npy"])
+@pytest.mark.parametrize("compress", [gzip.compress, bytes], ids=["gzip", "plain"])
+def test_downloaded_pickle_is_refused_unread(tmp_path, server, payload, compress):
+    arrays = tiny_arrays()
+    published = write_dataset(tmp_path / "published", arrays)
+    marker = tmp_path / "code-ran"
+    (published / "train-labels-idx1-ubyte.gz").write_bytes(compress(payload(marker)))
+    for name in FILE_NAMES:
+        server.serve(f"/evil/{name}.gz", (published / f"{name}.gz").read_bytes())
+    entry = entry_trusting(published, mirrors=(f"{server.url}/evil/",))
+    cache = tmp_path / "cache"
+
+    with pytest.raises(CorruptDataError, match="train-labels-idx1-ubyte.gz: not an IDX file"):
+        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+
+    assert not marker.exists()
     assert list(cache.iterdir()) == []
 
 

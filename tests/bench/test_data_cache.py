@@ -1,5 +1,6 @@
 """Tests of the cache of decoded IDX arrays (bench.data.array_cache through the loaders)."""
 
+import ast
 import json
 import os
 import pickle
@@ -9,12 +10,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bench.data
 from bench.data import Dataset, load_digits
 from bench.data.catalog import CatalogEntry
 from bench.data.dataset import dataset_digest
 from bench.data.loaders import load_idx_dataset
 from bench.errors import CorruptDataError
-from tests.bench.test_data import FILE_NAMES, idx_bytes, tiny_arrays, tiny_entry, write_dataset
+from tests.bench.test_data import (
+    CORRUPTIONS,
+    FILE_NAMES,
+    assert_names_file_and_problem,
+    idx_bytes,
+    tiny_arrays,
+    tiny_entry,
+    write_dataset,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -186,6 +196,62 @@ def test_entry_written_without_verification_does_not_serve_a_verified_load(tmp_p
 
     with pytest.raises(CorruptDataError, match="not the canonical Tiny"):
         load(entry, directory, tmp_path, verify=True)
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda corrupt: corrupt.__name__)
+def test_source_damaged_after_caching_is_refused_not_served(tmp_path, corrupt):
+    # verify=False, so the structural checks, not the checksums, must catch it.
+    arrays = tiny_arrays()
+    entry = tiny_entry(arrays)
+    directory = write_dataset(tmp_path / "data", arrays)
+    load(entry, directory, tmp_path, verify=False)
+    cached = folder_bytes(only_entry(tmp_path))
+    paths, problem = corrupt(directory, arrays)
+
+    with pytest.raises(CorruptDataError) as caught:
+        load(entry, directory, tmp_path, verify=False)
+
+    assert_names_file_and_problem(str(caught.value), paths, problem)
+    # The entry of the intact files is still the only one: nothing cached from the
+    # damaged ones.
+    assert folder_bytes(only_entry(tmp_path)) == cached
+    assert len(cache_entries(tmp_path)) == 1
+
+
+def np_load_calls(module: Path) -> list[ast.Call]:
+    calls = []
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        function = node.func if isinstance(node, ast.Call) else None
+        if (
+            isinstance(function, ast.Attribute)
+            and function.attr == "load"
+            and isinstance(function.value, ast.Name)
+            and function.value.id in ("np", "numpy")
+        ):
+            calls.append(node)
+    return calls
+
+
+def refuses_pickles(call: ast.Call) -> bool:
+    return any(
+        keyword.arg == "allow_pickle"
+        and isinstance(keyword.value, ast.Constant)
+        and keyword.value.value is False
+        for keyword in call.keywords
+    )
+
+
+def test_data_modules_load_arrays_only_with_allow_pickle_false():
+    # The run-time proofs are object_dtype_npy and raw_pickle below and
+    # test_downloaded_pickle_is_refused_unread; this keeps a new np.load honest.
+    modules = sorted(Path(bench.data.__file__).parent.glob("*.py"))
+    calls = {module.name: np_load_calls(module) for module in modules}
+    assert calls["array_cache.py"], "the array cache reads .npy files with np.load"
+    for name, found in calls.items():
+        for call in found:
+            assert refuses_pickles(call), f"{name}:{call.lineno} np.load without allow_pickle=False"
+        source = (Path(bench.data.__file__).parent / name).read_text(encoding="utf-8")
+        assert "import pickle" not in source and "joblib" not in source, name
 
 
 # --- damaged entries -----------------------------------------------------------------------
