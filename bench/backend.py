@@ -35,20 +35,19 @@ def usable_cores() -> int:
 
 
 def share_cores(workers: int) -> int:
-    """Give each of ``workers`` concurrent trainings its own share of the cores.
+    """Give each of ``workers`` concurrent worker processes its share of the cores.
 
     Every framework sizes its thread pools to all cores by default, so two trials
     training at once would each start that many threads and fight over the cores.
     The pools are sized when the framework starts, so this must run before Keras is
-    imported. Returns the threads each worker gets.
+    imported; worker processes inherit the setting. Returns the threads each gets.
     """
     threads = max(1, usable_cores() // max(1, workers))
     if workers > 1:
-        # TensorFlow reads these when its runtime starts: op kernels of one trial use
-        # ``threads`` threads, and two ops per worker may be in flight, so one waiting
-        # on Python (the other trial holds the GIL) does not leave a core idle.
+        # TensorFlow reads these when its runtime starts: the op kernels of a worker
+        # use ``threads`` threads, with up to two ops in flight at once.
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
-        os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(2 * workers))
+        os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
         if threads == 1:
             flags = os.environ.get("XLA_FLAGS", "")
             os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()

@@ -143,6 +143,24 @@ register(
 )
 register(
     Benchmark(
+        name="digits-cnn",
+        dataset="digits",
+        summary="CNN 16@3x3, 32@3x3 with max-pooling, dense 64 on 8x8 digits; offline, seconds",
+        pipeline=cnn_pipeline,
+        params={
+            "filters": (16, 32),
+            "kernel_sizes": 3,
+            "pool": 2,
+            "dense_layers": (64,),
+            "dropout": 0.2,
+            "optimizer": "adam",
+        },
+        epochs=15,
+        batch_size=32,
+    )
+)
+register(
+    Benchmark(
         name="mnist-fast",
         dataset="mnist",
         summary="CNN 16@5x5/2, 32@5x5/2, batch norm, dense 128, one-cycle Adam, 4 epochs",

@@ -12,8 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bench.errors import BenchError, RunInterrupted, UsageError
-
-EXIT_INTERRUPTED = 130
+from bench.interrupts import exit_code_for, sigterm_as_interrupt
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,42 +110,57 @@ def _add_study_parser(commands) -> None:
         help="training images per trial (default: the whole training split, which is "
         "the training set less its 10%% validation split)",
     )
+    study.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="do not refit the best configuration and score it on the test set",
+    )
     study.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+    # How `--jobs K` starts its K-1 worker processes; not for users.
+    study.add_argument("--worker-index", type=positive_int, help=argparse.SUPPRESS)
+    study.add_argument("--worker-for", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
-        if args.command in ("run", "study"):
-            from bench.registry import get_benchmark
-
-            get_benchmark(args.name)  # a typo is answered before the slow imports
-        if args.command == "study":
-            from bench.backend import share_cores
-
-            share_cores(args.jobs)  # before Keras starts its thread pools
-        _start_libraries(verbose=args.verbose)
-        if args.command == "list":
-            return command_list()
-        if args.command == "study":
-            return command_study(args)
-        if args.command == "perf":
-            return command_perf(args)
-        return command_run(args, argv)
+        with sigterm_as_interrupt():
+            return _dispatch(argv)
     except RunInterrupted as stop:
+        code, word = exit_code_for(stop)
         _say(
-            f"interrupted: run {stop.run_id} closed as KILLED after {stop.epochs_done} "
+            f"{word}: run {stop.run_id} closed as KILLED after {stop.epochs_done} "
             f"epoch(s); its metrics so far are in MLflow"
         )
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        _say("interrupted")
-        return EXIT_INTERRUPTED
+        return code
+    except KeyboardInterrupt as stop:
+        code, word = exit_code_for(stop)
+        _say(word)
+        return code
     except BenchError as error:
         _say(f"bench: error: {error}")
         return error.exit_code
+
+
+def _dispatch(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in ("run", "study"):
+        from bench.registry import get_benchmark
+
+        get_benchmark(args.name)  # a typo is answered before the slow imports
+    if args.command == "study":
+        from bench.backend import share_cores
+
+        share_cores(args.jobs)  # before Keras starts its thread pools
+    _start_libraries(verbose=args.verbose)
+    if args.command == "list":
+        return command_list()
+    if args.command == "study":
+        return command_study(args)
+    if args.command == "perf":
+        return command_perf(args)
+    return command_run(args, argv)
 
 
 def command_list() -> int:
@@ -189,22 +203,31 @@ def command_study(args: argparse.Namespace) -> int:
         import optuna  # configures its own handler at INFO on import, so set it after
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
+    settings = dict(
+        trials=args.trials,
+        timeout=args.timeout,
+        study_name=args.study_name,
+        storage=args.storage,
+        sampler=args.sampler,
+        pruner=args.pruner,
+        objectives=objectives,
+        seed=args.seed,
+        max_epochs=args.max_epochs,
+        train_size=args.train_size,
+    )
+    if args.worker_for:
+        run_study(args.name, **settings, worker_index=args.worker_index, worker_for=args.worker_for)
+        return 0
     with TrialProgress(args.trials) as progress:
         report = run_study(
             args.name,
-            trials=args.trials,
-            timeout=args.timeout,
-            study_name=args.study_name,
-            storage=args.storage,
-            sampler=args.sampler,
-            pruner=args.pruner,
+            **settings,
             jobs=args.jobs,
-            objectives=objectives,
-            seed=args.seed,
-            max_epochs=args.max_epochs,
-            train_size=args.train_size,
+            refit=not args.no_refit,
             trial_callbacks=[progress],
         )
+    for failure in report.worker_failures:
+        _say(f"bench: {failure}")
     print(study_summary(report))
     return 0
 

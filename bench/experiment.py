@@ -79,12 +79,13 @@ def run_benchmark(
         benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments
     )
     check_buildable(unchecked, benchmark)
+    client = tracking.open_client()  # a dead tracking server is reported before any work
+    experiment = experiment or benchmark.name
+    tracking.close_orphaned_runs(client, experiment)  # left RUNNING by a killed run
     dataset = load_dataset(benchmark.dataset, progress=download_progress)
     pipeline, overrides = configured_pipeline(
         benchmark, pixel_max=dataset.pixel_max, seed=seed, epochs=epochs, assignments=assignments
     )
-    client = tracking.open_client()
-    experiment = experiment or benchmark.name
     tags = run_tags(benchmark, seed, command)
     with tracking.tracked_run(
         experiment, f"{benchmark.name} seed={seed}", tags, client=client

@@ -16,10 +16,12 @@ from bench.errors import UsageError
 from bench.registry import Benchmark, get_benchmark
 from bench.runner import RunOutcome, fit_and_score
 from bench.study_plots import study_pngs
+from bench.study_workers import worker_processes
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
 from studies.options import DIRECTIONS, OBJECTIVES, PRUNERS, SAMPLERS
 from studies.spaces import baseline_params
+from studies.stale import fail_stale_trials, is_replaced
 
 FINISHED = (
     optuna.trial.TrialState.COMPLETE,
@@ -39,6 +41,7 @@ class StudyReport:
     table: pd.DataFrame
     rerun_command: str | None
     refit: RunOutcome | None
+    worker_failures: tuple[str, ...] = ()
 
 
 def default_storage() -> str:
@@ -48,13 +51,22 @@ def default_storage() -> str:
 
 
 def open_storage(url: str | None):
-    """An Optuna storage: the journal file by default, else an RDB URL as given."""
+    """An Optuna storage: the journal file by default, else an RDB URL as given.
+
+    On RDB storage a worker that dies (SIGKILL, lost machine) stops its heartbeat:
+    after the grace period its trial is failed and queued again once.
+    """
     if url is None or not url.partition("://")[1]:
         path = Path(url or default_storage())
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
         return optuna.storages.JournalStorage(backend)
-    return url
+    return optuna.storages.RDBStorage(
+        url,
+        heartbeat_interval=60,
+        grace_period=180,
+        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1),
+    )
 
 
 def make_sampler(name: str, seed: int, trials: int = 40) -> optuna.samplers.BaseSampler:
@@ -118,9 +130,16 @@ def run_study(
     seed: int = 0,
     max_epochs: int = 15,
     train_size: int | None = None,
+    refit: bool = True,
     trial_callbacks: Sequence[Callable] = (),
-) -> StudyReport:
+    worker_index: int = 0,
+    worker_for: str | None = None,
+) -> StudyReport | None:
     """Run (or resume) a study until it holds ``trials`` finished trials.
+
+    With ``jobs`` > 1, ``jobs - 1`` worker processes run trials alongside this one.
+    A worker (``worker_index`` > 0) runs trials as children of the parent run
+    ``worker_for`` and returns None; the parent logs the table, plots and refit.
 
     Raises
     ------
@@ -139,27 +158,23 @@ def run_study(
         directions=[DIRECTIONS[o] for o in objectives],
         load_if_exists=True,
     )
-    # A resumed study must not replay the first run's samples: offset the seed by
-    # the trials already stored.
-    study.sampler = make_sampler(sampler, seed + len(study.trials), trials)
+    # A resumed study must not replay the first run's samples, nor a worker another
+    # worker's: offset the sampler's seed by the trials stored and the worker.
+    study.sampler = make_sampler(sampler, seed + len(study.trials) + 7919 * worker_index, trials)
+    client = tracking.open_client()  # a dead tracking server is reported before any work
+    experiment = f"{benchmark.name} study"
+    # What a killed earlier invocation left RUNNING: its trials fail and are queued
+    # again once; its MLflow runs are closed as FAILED.
+    fail_stale_trials(study)
+    tracking.close_orphaned_runs(client, experiment)
     dataset = load_dataset(benchmark.dataset)
     if not study.trials:
         _enqueue_baseline(study, benchmark, dataset, max_epochs)
     data = search_split(
         dataset, train_size=train_size, val_fraction=benchmark.validation_split, seed=seed
     )
-    client = tracking.open_client()
-    experiment = f"{benchmark.name} study"
-    tags = {
-        "study": study_name,
-        "storage": storage or default_storage(),
-        "sampler": sampler,
-        "pruner": pruner,
-        "objectives": ",".join(objectives),
-        "benchmark": benchmark.name,
-    }
-    with tracking.tracked_run(experiment, f"study {study_name}", tags, client=client) as parent:
-        parent.log_params(_study_params(data, seed, max_epochs, train_size, trials))
+
+    def optimize(parent_run_id: str) -> None:
         objective = TrialObjective(
             benchmark,
             data,
@@ -167,23 +182,37 @@ def run_study(
             max_epochs,
             objectives,
             experiment,
-            parent.run_id,
+            parent_run_id,
             client,
             feature_cache=feature_cache,
         )
-        remaining = trials - count_finished(study)
+        _optimize(study, objective, trials, timeout, [*trial_callbacks, _StopAtTotal(trials)])
+
+    if worker_for is not None:
+        optimize(worker_for)
+        return None
+    tags = {
+        "study": study_name,
+        "storage": storage or default_storage(),
+        "sampler": sampler,
+        "pruner": pruner,
+        "objectives": ",".join(objectives),
+        "benchmark": benchmark.name,
+        "jobs": jobs,
+    }
+    with tracking.tracked_run(experiment, f"study {study_name}", tags, client=client) as parent:
+        parent.log_params(_study_params(data, seed, max_epochs, train_size, trials))
+        worker_arguments = [
+            *(name, "--trials", str(trials), "--study-name", study_name),
+            *("--storage", storage or default_storage(), "--sampler", sampler),
+            *("--pruner", pruner, "--objectives", ",".join(objectives), "--seed", str(seed)),
+            *("--max-epochs", str(max_epochs), "--worker-for", parent.run_id),
+            *(("--train-size", str(train_size)) if train_size else ()),
+            *(("--timeout", str(int(timeout))) if timeout else ()),
+        ]
         try:
-            if remaining > 0:
-                study.optimize(
-                    objective,
-                    n_trials=remaining,
-                    timeout=timeout,
-                    n_jobs=jobs,
-                    # A trial that raises is recorded as failed (with its error in its
-                    # run) and the study goes on, as the issue asks.
-                    catch=(Exception,),
-                    callbacks=list(trial_callbacks),
-                )
+            with worker_processes(worker_arguments, jobs - 1) as worker_failures:
+                optimize(parent.run_id)
         finally:
             # Features are only for this study's trials; free them before the refit.
             feature_cache.clear()
@@ -194,13 +223,61 @@ def run_study(
         parent.log_text(table.to_csv(index=False), "trials.csv")
         for file_name, png in study_pngs(study).items():
             parent.log_bytes(png, f"plots/{file_name}")
-        refit, command = _refit_best(parent, study, benchmark, dataset, seed)
-    return StudyReport(study, parent.run_id, experiment, client.tracking_uri, table, command, refit)
+        best, command = (None, None)
+        if refit:
+            best, command = _refit_best(parent, study, benchmark, dataset, seed)
+    return StudyReport(
+        study,
+        parent.run_id,
+        experiment,
+        client.tracking_uri,
+        table,
+        command,
+        best,
+        tuple(worker_failures),
+    )
+
+
+def _optimize(study, objective, trials: int, timeout, callbacks) -> None:
+    # Trials other processes are running count: they will finish (or fail) there.
+    remaining = trials - count_claimed(study)
+    if remaining > 0:
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=timeout,
+            # A trial that raises is recorded as failed (with its error in its run)
+            # and the study goes on, as the issue asks.
+            catch=(Exception,),
+            callbacks=callbacks,
+        )
 
 
 def count_finished(study: optuna.Study) -> int:
-    """Trials that are complete, pruned or failed: what ``--trials`` counts."""
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    """Trials that are complete, pruned or failed: what ``--trials`` counts.
+
+    A trial failed because its worker vanished does not count: its retry does.
+    """
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    return sum(not is_replaced(trial) for trial in finished)
+
+
+class _StopAtTotal:
+    """Stops this process once the finished trials, plus those other processes on
+    the same study are still running, reach the requested total."""
+
+    def __init__(self, total: int):
+        self.total = total
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if count_claimed(study) >= self.total:
+            study.stop()
+
+
+def count_claimed(study: optuna.Study) -> int:
+    """Finished trials (as :func:`count_finished`) plus trials running right now."""
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    return count_finished(study) + len(running)
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:

@@ -12,6 +12,8 @@ import os
 import re
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -31,10 +33,13 @@ from bench.data import Dataset
 from bench.environment import package_versions
 from bench.errors import TrackingError
 from bench.runner import RunOutcome, classifier_of
+from bench.workers import this_worker, worker_is_gone
 
 DEFAULT_STORE_DIR = Path("mlruns")
 DEFAULT_DB = DEFAULT_STORE_DIR / "mlflow.db"
 _MAX_BATCH = 100  # MLflow accepts at most 100 params per log_batch call
+WORKER_TAG = "bench.worker"  # host:pid:start of the process that opened the run
+_LOCK_RETRIES = 8
 
 
 def tracking_uri() -> str:
@@ -58,13 +63,106 @@ def quiet_mlflow() -> None:
 
 
 def open_client(uri: str | None = None) -> MlflowClient:
-    """A client on ``uri`` (default :func:`tracking_uri`), creating the local store."""
+    """A client on ``uri`` (default :func:`tracking_uri`), creating the local store.
+
+    Raises
+    ------
+    TrackingError
+        If ``uri`` is a tracking server that does not answer.
+    """
     uri = uri or tracking_uri()
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    elif uri.startswith(("http://", "https://")):
+        check_server(uri)
     # mlflow.sklearn.log_model resolves run ids through the process-wide URI.
     mlflow.set_tracking_uri(uri)
-    return MlflowClient(tracking_uri=uri)
+    client = _LockRetryingClient(MlflowClient(tracking_uri=uri))
+    if uri.startswith("sqlite:///"):
+        _create_store(client)
+    return client
+
+
+def _create_store(client) -> None:
+    """Create (or open) the SQLite store, tolerating a process creating it at once:
+    two commands started together on a fresh ``./mlruns`` race to create its tables."""
+    for attempt in range(_LOCK_RETRIES):
+        try:
+            client.search_experiments(max_results=1)
+            return
+        except Exception as error:
+            if "already exists" not in str(error) or attempt == _LOCK_RETRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def check_server(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast, in one line, if the tracking server at ``uri`` does not answer.
+
+    MLflow itself retries a dead server for minutes; a user should learn it before
+    any data is loaded or any epoch is trained.
+    """
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered (perhaps behind a proxy without /health): it is up
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise TrackingError(
+            f"MLflow tracking server {uri} is not reachable ({reason}); start it, or unset "
+            "MLFLOW_TRACKING_URI to use the local store ./mlruns"
+        ) from error
+
+
+class _LockRetryingClient:
+    """An ``MlflowClient`` whose calls are retried while SQLite reports "database is
+    locked": with several ``bench study`` processes on one store, a writer can find
+    the file locked by another for longer than SQLite's own timeout."""
+
+    def __init__(self, client: MlflowClient):
+        self._client = client
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def retrying(*args, **kwargs):
+            for attempt in range(_LOCK_RETRIES):
+                try:
+                    return attribute(*args, **kwargs)
+                except Exception as error:
+                    if "database is locked" not in str(error) or attempt == _LOCK_RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * 2**attempt)
+
+        return retrying
+
+
+def close_orphaned_runs(client: MlflowClient, experiment: str) -> list[str]:
+    """Close as FAILED the RUNNING runs of ``experiment`` whose process has vanished.
+
+    A process killed with SIGKILL (or a machine that lost power) cannot close its
+    runs; the next invocation on the same host does. Returns the run ids closed.
+    """
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    running = client.search_runs(
+        [found.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+    )
+    closed = []
+    for run in running:
+        worker = run.data.tags.get(WORKER_TAG, "")
+        if worker and worker_is_gone(worker):
+            message = f"worker process {worker} ended without closing this run (killed?)"
+            with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
+                client.set_tag(run.info.run_id, "error", message)
+                client.log_text(run.info.run_id, message + "\n", "error.txt")
+            client.set_terminated(run.info.run_id, status="FAILED")
+            closed.append(run.info.run_id)
+    return closed
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
@@ -157,6 +255,7 @@ def tracked_run(
     try:
         exp_id = experiment_id(client, experiment)
         all_tags = {key: str(value) for key, value in tags.items()}
+        all_tags[WORKER_TAG] = this_worker()
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         run_id = client.create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id

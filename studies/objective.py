@@ -19,11 +19,13 @@ from sklearn.model_selection import train_test_split
 from bench import tracking
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
+from bench.interrupts import stop_requested
 from bench.registry import Benchmark
 from bench.runner import RunOutcome, classifier_of, fit_pipeline, score_on_test
 from bench.settings import tunable_params
 from studies.feature_cache import FeatureCache, with_cached_features
 from studies.spaces import suggest_params
+from studies.stale import mark_worker
 
 
 def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: float, seed: int):
@@ -85,6 +87,8 @@ class PruneOnValidation(keras.callbacks.Callback):
         self.report = report
 
     def on_train_batch_end(self, batch, logs=None):
+        if stop_requested():  # Ctrl-C/SIGTERM reached the main thread, not this one
+            raise KeyboardInterrupt(f"stopped at batch {batch + 1}")
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             raise FloatingPointError(f"training loss became {loss} (batch {batch + 1})")
@@ -120,6 +124,7 @@ class TrialObjective:
             return self._run_trial(trial)
 
     def _run_trial(self, trial: optuna.Trial):
+        mark_worker(trial)
         tags = {"trial_number": trial.number, "study": trial.study.study_name}
         if trial.user_attrs.get("baseline"):
             tags["baseline"] = "benchmark configuration"
@@ -132,6 +137,7 @@ class TrialObjective:
             client=self.client,
             parent_run_id=self.parent_run_id,
         ) as run:
+            trial.set_user_attr("mlflow_run_id", run.run_id)
             pipeline = self._sampled_pipeline(trial)
             run.log_params({**tunable_params(pipeline), "seed": self.seed, **trial.params})
             # The parameters above are logged under the benchmark's step names; from

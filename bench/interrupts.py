@@ -1,0 +1,65 @@
+"""SIGTERM handled like Ctrl-C, so a scheduler's ``kill`` closes runs the same way.
+
+Python's default for SIGTERM ends the process at once: no ``finally`` runs, so open
+MLflow runs would stay RUNNING and Optuna trials RUNNING for ever. Raising an
+exception instead unwinds through the code that closes them as KILLED/FAIL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived; unwinds like Ctrl-C so every open run is closed as KILLED."""
+
+
+_STOP = threading.Event()
+
+
+def stop_requested() -> bool:
+    """True once Ctrl-C or SIGTERM arrived: trials training in other threads
+    (``--jobs``) check this between batches, as only the main thread gets signals."""
+    return _STOP.is_set()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within this block SIGTERM raises :class:`Terminated` and Ctrl-C raises
+    ``KeyboardInterrupt`` in the main thread; both set :func:`stop_requested`."""
+
+    def terminate(signum, frame):
+        _STOP.set()
+        # A second SIGTERM while runs are being closed must not cut that short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    def interrupt(signum, frame):
+        _STOP.set()
+        raise KeyboardInterrupt()
+
+    _STOP.clear()
+    previous_term = signal.signal(signal.SIGTERM, terminate)
+    # A process started with Ctrl-C ignored (a background job) keeps ignoring it.
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    previous_int = None if ignored else signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
+
+
+def exit_code_for(stop: BaseException) -> tuple[int, str]:
+    """The exit code and the word for a Ctrl-C or SIGTERM that ended the command."""
+    chain = [stop, stop.__cause__, stop.__context__]
+    if any(isinstance(error, Terminated) for error in chain):
+        return EXIT_TERMINATED, "terminated"
+    return EXIT_INTERRUPTED, "interrupted"

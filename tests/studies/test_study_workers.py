@@ -1,0 +1,163 @@
+"""Studies whose processes are terminated, killed outright, or run side by side on
+one store: no finished trial is lost, none is counted twice, and no MLflow run is
+left RUNNING. Real processes, real signals, the default journal and SQLite stores."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from bench.study import open_storage
+from studies.stale import RETRY_OF_ATTR, STALE_ATTR
+
+STUDY = [sys.executable, "-m", "bench", "study", "digits-mlp", "--sampler", "random"]
+STUDY += ["--pruner", "none"]
+
+
+def env():
+    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+
+
+def stored_trials(cwd):
+    journal = cwd / "mlruns" / "optuna.journal"
+    if not journal.exists():
+        return []
+    try:
+        study = optuna.load_study(study_name="digits-mlp", storage=open_storage(str(journal)))
+    except KeyError:  # the study is not created yet
+        return []
+    return study.get_trials(deepcopy=False)
+
+
+def study_runs(cwd):
+    client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("digits-mlp study")
+    return client, client.search_runs([experiment.experiment_id], max_results=1000)
+
+
+def start_study(cwd, *args):
+    return subprocess.Popen(
+        [*STUDY, *args],
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_running_trial(process, cwd, number, timeout=180):
+    """Until trial ``number`` is RUNNING and has its MLflow run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        trials = [t for t in stored_trials(cwd) if t.number == number]
+        if trials and trials[0].state.name == "RUNNING" and "mlflow_run_id" in trials[0].user_attrs:
+            return trials[0]
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"trial {number} never started"
+        time.sleep(0.2)
+
+
+def assert_nothing_running(cwd):
+    _, runs = study_runs(cwd)
+    assert [run.info.run_id for run in runs if run.info.status == "RUNNING"] == []
+    trials = stored_trials(cwd)
+    assert all(t.state.is_finished() for t in trials)
+    assert [t.number for t in trials] == list(range(len(trials)))
+
+
+def wait_for_running_trials(process, cwd, count, timeout=180):
+    """Until ``count`` trials are RUNNING at once, each with its MLflow run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [t for t in stored_trials(cwd) if t.state.name == "RUNNING"]
+        if len([t for t in running if "mlflow_run_id" in t.user_attrs]) >= count:
+            return running
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{count} trials never ran at once"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigterm_mid_study_closes_runs_as_killed_and_exits_non_zero(tmp_path, jobs):
+    process = start_study(tmp_path, "--trials", "3", "--max-epochs", "300", "--jobs", str(jobs))
+    running = wait_for_running_trials(process, tmp_path, jobs)
+    process.send_signal(signal.SIGTERM)  # to the main process only, as `kill` does
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "terminated"
+    client, runs = study_runs(tmp_path)
+    # The parent and every trial's child, the worker process's included.
+    assert {run.info.status for run in runs} == {"KILLED"}
+    assert len(runs) == 1 + len(stored_trials(tmp_path))
+    for trial in running:
+        assert client.get_run(trial.user_attrs["mlflow_run_id"]).info.status == "KILLED"
+    assert {t.state.name for t in stored_trials(tmp_path)} == {"FAIL"}
+
+
+@pytest.mark.slow
+def test_sigkilled_worker_trial_is_failed_retried_once_and_its_run_closed(tmp_path):
+    command = ["--trials", "3", "--max-epochs", "60"]
+    process = start_study(tmp_path, *command)
+    killed = wait_for_running_trial(process, tmp_path, 0)
+    process.kill()  # SIGKILL: no handler runs, nothing is closed
+    process.communicate()
+
+    done = subprocess.run(
+        [*STUDY, "--trials", "3", "--max-epochs", "2"],
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert_nothing_running(tmp_path)
+    trials = stored_trials(tmp_path)
+    stale = [t for t in trials if STALE_ATTR in t.user_attrs]
+    assert [t.number for t in stale] == [killed.number]
+    assert stale[0].state.name == "FAIL"
+    retries = [t for t in trials if t.user_attrs.get(RETRY_OF_ATTR) == killed.number]
+    assert len(retries) == 1 and retries[0].params == killed.params
+    counted = [t for t in trials if STALE_ATTR not in t.user_attrs]
+    assert len(counted) == 3
+    client, runs = study_runs(tmp_path)
+    orphan = client.get_run(killed.user_attrs["mlflow_run_id"])
+    assert orphan.info.status == "FAILED"
+    assert "ended without closing" in orphan.data.tags["error"]
+    # The killed invocation's parent run is closed too.
+    parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    assert sorted(run.info.status for run in parents) == ["FAILED", "FINISHED"]
+    # Each trial has exactly one child run.
+    numbers = [int(run.data.tags["trial_number"]) for run in runs if run not in parents]
+    assert sorted(numbers) == [t.number for t in trials]
+
+
+@pytest.mark.slow
+def test_two_processes_on_one_study_share_it_without_duplicates(tmp_path):
+    # Create the study first, so neither process races to add the baseline trial.
+    first = subprocess.run(
+        [*STUDY, "--trials", "1", "--max-epochs", "2"], cwd=tmp_path, env=env(), capture_output=True
+    )
+    assert first.returncode == 0, first.stderr
+    command = ["--trials", "9", "--max-epochs", "3"]
+    processes = [start_study(tmp_path, *command) for _ in range(2)]
+    for process in processes:
+        _, stderr = process.communicate(timeout=400)
+        assert process.returncode == 0, stderr
+    assert_nothing_running(tmp_path)
+    trials = stored_trials(tmp_path)
+    assert 9 <= len(trials) <= 10  # a process stops at the total; the other may be mid-trial
+    _, runs = study_runs(tmp_path)
+    children = [run for run in runs if "mlflow.parentRunId" in run.data.tags]
+    numbers = sorted(int(run.data.tags["trial_number"]) for run in children)
+    assert numbers == [t.number for t in trials]
+    parents = [run.info.run_id for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    assert len(parents) == 3
+    workers = {run.data.tags["mlflow.parentRunId"] for run in children}
+    assert workers == set(parents)  # both concurrent processes trained trials
