@@ -23,6 +23,7 @@ from bench.interrupts import stop_requested
 from bench.registry import Benchmark
 from bench.runner import RunOutcome, classifier_of, fit_pipeline, score_on_test
 from bench.settings import tunable_params
+from estimators.keras_base import forget_traced_gradients, traced_gradient_names
 from studies.feature_cache import FeatureCache, with_cached_features
 from studies.spaces import suggest_params
 from studies.stale import mark_worker
@@ -57,16 +58,19 @@ def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: floa
     return replace(dataset, **arrays, digest=dataset_digest(**arrays))
 
 
-_ACTIVE = {"trials": 0}
+_ACTIVE = {"trials": 0, "gradients": frozenset()}
 _ACTIVE_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def keras_session_for_trial():
     """Count the trials training in this process; when the last one ends, clear the
-    Keras session so thirty trials cost the memory of one. Clearing while another
-    thread still trains (``--jobs``) would pull its graph away, hence the count."""
+    Keras session (and TensorFlow's traced gradients) so thirty trials cost the
+    memory of one. Clearing while another thread still trains would pull its graph
+    away, hence the count."""
     with _ACTIVE_LOCK:
+        if _ACTIVE["trials"] == 0:
+            _ACTIVE["gradients"] = traced_gradient_names()
         _ACTIVE["trials"] += 1
     try:
         yield
@@ -74,6 +78,7 @@ def keras_session_for_trial():
         with _ACTIVE_LOCK:
             _ACTIVE["trials"] -= 1
             if _ACTIVE["trials"] == 0:
+                forget_traced_gradients(_ACTIVE["gradients"])  # before clear_session's gc
                 keras.backend.clear_session()
 
 

@@ -45,7 +45,7 @@ Check = Callable[..., list[Figure]]
 def checks() -> dict[str, Check]:
     """Check name -> function(quick: bool) returning its figures, in report order."""
     # Imported here so ``bench perf --help`` does not load Keras or scikit-image.
-    from bench.perf import harness, hog, jobs, load, mnist_fast
+    from bench.perf import harness, hog, jobs, load, memory, mnist_fast
 
     return {
         "hog": hog.measure,
@@ -53,7 +53,8 @@ def checks() -> dict[str, Check]:
         "harness": harness.measure,
         "jobs": jobs.measure,
         "mnist-fast": mnist_fast.measure,
+        "memory": memory.measure,
     }
 
 
-CHECK_NAMES = ("hog", "load", "harness", "jobs", "mnist-fast")
+CHECK_NAMES = ("hog", "load", "harness", "jobs", "mnist-fast", "memory")

@@ -8,9 +8,15 @@ import subprocess
 import sys
 import time
 
+import keras
 import pytest
 from mlflow.tracking import MlflowClient
 
+from bench.data import load_digits
+from bench.experiment import configured_pipeline
+from bench.registry import get_benchmark
+from bench.runner import fit_and_score
+from bench.tracking import open_client, tracked_run
 from bench.workers import this_worker, worker_id, worker_is_gone
 
 RUN = [sys.executable, "-m", "bench", "run", "digits-mlp", "--epochs", "400"]
@@ -121,3 +127,22 @@ def test_worker_of_a_finished_process_is_gone_and_a_live_one_is_not():
     host, pid, start = this_worker().split(":")
     assert worker_is_gone(f"{host}:{pid}:{int(start) + 1}")  # the pid, reused later
     assert not worker_is_gone(f"elsewhere.example:{child.pid}:{start}")  # cannot tell
+
+
+def test_exception_escaping_training_ends_the_run_failed_with_its_message(mlflow_store):
+    class Broken(Exception):
+        pass
+
+    def explode(*args, **kwargs):
+        raise Broken("disk full while training")
+
+    benchmark = get_benchmark("digits-mlp")
+    pipeline, _ = configured_pipeline(benchmark, pixel_max=16.0, seed=0, epochs=2)
+    client = open_client()
+    with pytest.raises(Broken), tracked_run("faults", "broken", {}, client=client) as run:
+        failing = keras.callbacks.LambdaCallback(on_epoch_end=explode)
+        fit_and_score(pipeline, load_digits(), callbacks=[run.epoch_logger(), failing])
+    stored = client.get_run(run.run_id)
+    assert stored.info.status == "FAILED"
+    assert stored.data.tags["error"] == "Broken: disk full while training"
+    assert len(client.get_metric_history(run.run_id, "loss")) == 1  # the epoch before
