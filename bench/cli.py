@@ -118,7 +118,7 @@ def _add_study_parser(commands) -> None:
     study.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
     # How `--jobs K` starts its K-1 worker processes; not for users.
     study.add_argument("--worker-index", type=positive_int, help=argparse.SUPPRESS)
-    study.add_argument("--worker-for", help=argparse.SUPPRESS)
+    study.add_argument("--worker-of", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,17 +150,32 @@ def _dispatch(argv: list[str]) -> int:
 
         get_benchmark(args.name)  # a typo is answered before the slow imports
     if args.command == "study":
-        from bench.backend import share_cores
-
-        share_cores(args.jobs)  # before Keras starts its thread pools
+        return _study_with_workers(args, argv)
     _start_libraries(verbose=args.verbose)
     if args.command == "list":
         return command_list()
-    if args.command == "study":
-        return command_study(args)
     if args.command == "perf":
         return command_perf(args)
     return command_run(args, argv)
+
+
+def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
+    from bench.backend import share_cores
+
+    jobs = 1 if args.worker_of else args.jobs
+    share_cores(jobs)  # before Keras starts its thread pools; workers inherit it
+    if jobs == 1:
+        _start_libraries(verbose=args.verbose)
+        return command_study(args)
+    from bench.study_workers import WorkerPool
+
+    # Started first, so their imports overlap this process's own.
+    workers = WorkerPool(argv[argv.index("study") + 1 :], jobs - 1)
+    try:
+        _start_libraries(verbose=args.verbose)
+        return command_study(args, workers)
+    finally:
+        workers.close()
 
 
 def command_list() -> int:
@@ -194,7 +209,7 @@ def command_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
-def command_study(args: argparse.Namespace) -> int:
+def command_study(args: argparse.Namespace, workers=None) -> int:
     from bench.progress import TrialProgress
     from bench.study import parse_objectives, run_study
 
@@ -215,14 +230,14 @@ def command_study(args: argparse.Namespace) -> int:
         max_epochs=args.max_epochs,
         train_size=args.train_size,
     )
-    if args.worker_for:
-        run_study(args.name, **settings, worker_index=args.worker_index, worker_for=args.worker_for)
+    if args.worker_of:
+        run_study(args.name, **settings, worker_index=args.worker_index, worker_of=args.worker_of)
         return 0
     with TrialProgress(args.trials) as progress:
         report = run_study(
             args.name,
             **settings,
-            jobs=args.jobs,
+            workers=workers,
             refit=not args.no_refit,
             trial_callbacks=[progress],
         )

@@ -16,7 +16,7 @@ from bench.errors import UsageError
 from bench.registry import Benchmark, get_benchmark
 from bench.runner import RunOutcome, fit_and_score
 from bench.study_plots import study_pngs
-from bench.study_workers import worker_processes
+from bench.study_workers import WorkerPool, parent_run_attr, wait_for_parent_run
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
 from studies.options import DIRECTIONS, OBJECTIVES, PRUNERS, SAMPLERS
@@ -125,21 +125,22 @@ def run_study(
     storage: str | None = None,
     sampler: str = "tpe",
     pruner: str = "median",
-    jobs: int = 1,
     objectives: Sequence[str] = ("accuracy",),
     seed: int = 0,
     max_epochs: int = 15,
     train_size: int | None = None,
     refit: bool = True,
     trial_callbacks: Sequence[Callable] = (),
+    workers: WorkerPool | None = None,
     worker_index: int = 0,
-    worker_for: str | None = None,
+    worker_of: str | None = None,
 ) -> StudyReport | None:
     """Run (or resume) a study until it holds ``trials`` finished trials.
 
-    With ``jobs`` > 1, ``jobs - 1`` worker processes run trials alongside this one.
-    A worker (``worker_index`` > 0) runs trials as children of the parent run
-    ``worker_for`` and returns None; the parent logs the table, plots and refit.
+    ``workers`` (started by the CLI for ``--jobs``) run trials alongside this
+    process. A worker (``worker_index`` > 0) runs trials as children of the parent
+    run that the main process ``worker_of`` ("pid:token") opens, and returns None;
+    only the main process logs the table, plots and refit.
 
     Raises
     ------
@@ -168,7 +169,7 @@ def run_study(
     fail_stale_trials(study)
     tracking.close_orphaned_runs(client, experiment)
     dataset = load_dataset(benchmark.dataset)
-    if not study.trials:
+    if not study.trials and worker_of is None:
         _enqueue_baseline(study, benchmark, dataset, max_epochs)
     data = search_split(
         dataset, train_size=train_size, val_fraction=benchmark.validation_split, seed=seed
@@ -188,8 +189,8 @@ def run_study(
         )
         _optimize(study, objective, trials, timeout, [*trial_callbacks, _StopAtTotal(trials)])
 
-    if worker_for is not None:
-        optimize(worker_for)
+    if worker_of is not None:
+        optimize(wait_for_parent_run(lambda key: study.user_attrs.get(key), worker_of))
         return None
     tags = {
         "study": study_name,
@@ -198,21 +199,21 @@ def run_study(
         "pruner": pruner,
         "objectives": ",".join(objectives),
         "benchmark": benchmark.name,
-        "jobs": jobs,
+        "jobs": 1 + (len(workers.processes) if workers else 0),
     }
+    worker_failures: list[str] = []
     with tracking.tracked_run(experiment, f"study {study_name}", tags, client=client) as parent:
         parent.log_params(_study_params(data, seed, max_epochs, train_size, trials))
-        worker_arguments = [
-            *(name, "--trials", str(trials), "--study-name", study_name),
-            *("--storage", storage or default_storage(), "--sampler", sampler),
-            *("--pruner", pruner, "--objectives", ",".join(objectives), "--seed", str(seed)),
-            *("--max-epochs", str(max_epochs), "--worker-for", parent.run_id),
-            *(("--train-size", str(train_size)) if train_size else ()),
-            *(("--timeout", str(int(timeout))) if timeout else ()),
-        ]
         try:
-            with worker_processes(worker_arguments, jobs - 1) as worker_failures:
-                optimize(parent.run_id)
+            if workers is not None:
+                study.set_user_attr(parent_run_attr(workers.token), parent.run_id)
+            optimize(parent.run_id)
+            if workers is not None:
+                worker_failures = workers.wait()  # their last trials belong in the table
+        except BaseException:
+            if workers is not None:
+                workers.stop()
+            raise
         finally:
             # Features are only for this study's trials; free them before the refit.
             feature_cache.clear()

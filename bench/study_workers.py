@@ -4,70 +4,102 @@ Threads in one process share the GIL, so model building, tracing and MLflow logg
 of concurrent trials queue behind each other (measured: 1.24x for 2 threads on 2
 cores). Worker processes share nothing but the study and MLflow stores, which are
 made for several processes on one machine; each trains with its share of the cores.
+
+The workers start before this process imports Keras, so their start-up overlaps
+its own; each then waits until this process has opened the parent run, whose id it
+reads from the study (``parent_run_attr``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 _STOP_WAIT_S = 60  # for a terminated worker to close its runs before it is killed
+_PARENT_WAIT_S = 600  # for the main process to open the parent run
 
 
-@contextlib.contextmanager
-def worker_processes(arguments: Sequence[str], count: int) -> Iterator[list[str]]:
-    """Run ``count`` copies of ``python -m bench study ARGUMENTS --worker-index k``.
+def parent_run_attr(token: str) -> str:
+    """The study user attribute holding the parent run id of invocation ``token``."""
+    return f"parent_run:{token}"
 
-    Yields a list that, once the block ends, holds one line per worker that failed.
-    If the block is left by an exception (Ctrl-C, SIGTERM) the workers are
-    terminated, so their trials fail and their runs close as KILLED.
-    """
-    failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="bench-workers-") as folder:
-        workers = [_start(arguments, index, Path(folder)) for index in range(1, count + 1)]
-        try:
-            yield failures
-        except BaseException:
-            _stop(workers)
-            raise
-        for index, (process, log) in enumerate(workers, start=1):
+
+class WorkerPool:
+    """Worker processes running ``python -m bench study ARGUMENTS`` as workers."""
+
+    def __init__(self, arguments: Sequence[str], count: int):
+        self.token = secrets.token_hex(8)
+        self._folder = tempfile.TemporaryDirectory(prefix="bench-workers-")
+        self._workers = [self._start(arguments, index) for index in range(1, count + 1)]
+        self.processes = [process for process, _ in self._workers]
+
+    def wait(self) -> list[str]:
+        """Wait for every worker to finish; one line per worker that failed."""
+        failures = []
+        for index, (process, log) in enumerate(self._workers, start=1):
             if process.wait() != 0:
                 failures.append(f"worker {index} exited with {process.returncode}: {_last(log)}")
+        return failures
+
+    def stop(self) -> None:
+        """Terminate the workers: their trials fail and their runs close as KILLED."""
+        for process, _ in self._workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process, _ in self._workers:
+            try:
+                process.wait(timeout=_STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def close(self) -> None:
+        """Stop any worker still running and remove their logs."""
+        self.stop()
+        self._folder.cleanup()
+
+    def _start(self, arguments: Sequence[str], index: int):
+        log = Path(self._folder.name) / f"worker-{index}.log"
+        command = [sys.executable, "-m", "bench", "study", *arguments]
+        command += ["--worker-index", str(index), "--worker-of", f"{os.getpid()}:{self.token}"]
+        with log.open("w") as stream:
+            # Its own process group: Ctrl-C at the terminal reaches the main process,
+            # which stops the workers itself, once, and reports for all.
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stream,
+                start_new_session=True,
+            )
+        return process, log
 
 
-def _start(arguments: Sequence[str], index: int, folder: Path):
-    log = folder / f"worker-{index}.log"
-    command = [sys.executable, "-m", "bench", "study", *arguments, "--worker-index", str(index)]
-    with log.open("w") as stream:
-        # Its own process group: Ctrl-C at the terminal reaches the main process,
-        # which stops the workers itself, once, and reports for all.
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stream,
-            env=os.environ.copy(),
-            start_new_session=True,
-        )
-    return process, log
+def wait_for_parent_run(read_attr: Callable[[str], str | None], worker_of: str) -> str:
+    """The parent run id the main process ``pid:token`` stores in the study.
 
-
-def _stop(workers) -> None:
-    for process, _ in workers:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process, _ in workers:
-        try:
-            process.wait(timeout=_STOP_WAIT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    Raises
+    ------
+    RuntimeError
+        If the main process ended, or took too long, before opening the run.
+    """
+    pid, _, token = worker_of.partition(":")
+    deadline = time.monotonic() + _PARENT_WAIT_S
+    while time.monotonic() < deadline:
+        run_id = read_attr(parent_run_attr(token))
+        if run_id:
+            return run_id
+        if os.getppid() != int(pid):  # the main process is gone
+            break
+        time.sleep(0.5)
+    raise RuntimeError(f"the main process {pid} never opened the study's parent run")
 
 
 def _last(log: Path) -> str:
