@@ -68,6 +68,7 @@ def _study_of_identical_trials(trials: int, folder: Path):
     from bench.study import open_storage
     from studies.spaces import baseline_params
 
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(str(folder / "mlruns" / "optuna.journal"))
     study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
     pipeline = get_benchmark(BENCHMARK).build(pixel_max=255.0, seed=0)
