@@ -8,8 +8,12 @@ names them for the command line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,19 @@ def checks() -> dict[str, Check]:
 
 
 CHECK_NAMES = ("hog", "load", "harness", "jobs", "mnist-fast", "memory")
+
+
+@contextlib.contextmanager
+def scratch_tracking_store(prefix: str) -> Iterator[Path]:
+    """A throwaway folder whose ``mlflow.db`` is ``MLFLOW_TRACKING_URI`` within the block,
+    so a check's runs never land in the user's store."""
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
+        try:
+            yield Path(folder)
+        finally:
+            if saved is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = saved

@@ -11,15 +11,11 @@ TensorFlow graphs are still alive.
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.perf import Figure
+from bench.perf import Figure, scratch_tracking_store
 
 CHECK = "memory"
 BENCHMARK = "digits-mlp"
@@ -173,7 +169,7 @@ def run_trials(trials: int, *, max_epochs: int = MAX_EPOCHS, seed: int = 0) -> T
     # One INFO line per trial is noise in a perf report.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        with _scratch_stores() as folder:
+        with scratch_tracking_store("bench-perf-memory-") as folder:
             run_study(
                 BENCHMARK,
                 trials=trials,
@@ -215,17 +211,3 @@ def count_traced_graphs() -> int:
     """
     gc.collect()
     return sum(type(thing).__name__ == "FuncGraph" for thing in gc.get_objects())
-
-
-@contextlib.contextmanager
-def _scratch_stores() -> Iterator[Path]:
-    saved = os.environ.get("MLFLOW_TRACKING_URI")
-    with tempfile.TemporaryDirectory(prefix="bench-perf-memory-") as folder:
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
-        try:
-            yield Path(folder)
-        finally:
-            if saved is None:
-                os.environ.pop("MLFLOW_TRACKING_URI", None)
-            else:
-                os.environ["MLFLOW_TRACKING_URI"] = saved

@@ -6,13 +6,9 @@ validation passes included) of the three runs, logged to a throw-away MLflow sto
 
 from __future__ import annotations
 
-import contextlib
-import os
 import statistics
-import tempfile
-from collections.abc import Iterator
 
-from bench.perf import Figure
+from bench.perf import Figure, scratch_tracking_store
 
 ACCURACY_TARGET = 0.990
 SECONDS_TARGET = 30.0
@@ -26,7 +22,7 @@ def measure(quick: bool = False) -> list[Figure]:
 
     seeds = SEEDS[:1] if quick else SEEDS
     epochs = 1 if quick else None
-    with _scratch_tracking():
+    with scratch_tracking_store("bench-perf-fast-"):
         outcomes = [run_benchmark("mnist-fast", seed=seed, epochs=epochs).outcome for seed in seeds]
     accuracies = [outcome.test.accuracy for outcome in outcomes]
     seconds = [outcome.fit_seconds for outcome in outcomes]
@@ -61,17 +57,3 @@ def _backend() -> str:
     import keras
 
     return f"Keras {keras.backend.backend()} backend"
-
-
-@contextlib.contextmanager
-def _scratch_tracking() -> Iterator[None]:
-    saved = os.environ.get("MLFLOW_TRACKING_URI")
-    with tempfile.TemporaryDirectory(prefix="bench-perf-fast-") as folder:
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
-        try:
-            yield
-        finally:
-            if saved is None:
-                os.environ.pop("MLFLOW_TRACKING_URI", None)
-            else:
-                os.environ["MLFLOW_TRACKING_URI"] = saved

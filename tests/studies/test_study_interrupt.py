@@ -7,26 +7,14 @@ import subprocess
 import sys
 import time
 
-import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench.study import open_storage
 from studies.stale import STALE_ATTR
+from tests.studies.test_study_workers import stored_trials
 
 COMMAND = [sys.executable, "-m", "bench", "study", "digits-mlp", "--trials", "4"]
 COMMAND += ["--max-epochs", "3", "--sampler", "random", "--pruner", "none"]
-
-
-def stored_trials(cwd):
-    journal = cwd / "mlruns" / "optuna.journal"
-    if not journal.exists():
-        return []
-    try:
-        study = optuna.load_study(study_name="digits-mlp", storage=open_storage(str(journal)))
-    except KeyError:  # the study is not created yet
-        return []
-    return study.get_trials(deepcopy=False)
 
 
 def _default_sigint():
