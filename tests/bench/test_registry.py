@@ -42,5 +42,5 @@ def test_hog_benchmark_uses_392_features():
 
 
 def test_unknown_benchmark_lists_valid_names():
-    with pytest.raises(UsageError, match="valid: digits-mlp, fashion-cnn"):
+    with pytest.raises(UsageError, match="valid: digits-cnn, digits-mlp, fashion-cnn"):
         get_benchmark("nope")
