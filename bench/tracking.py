@@ -27,6 +27,11 @@ from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; start concurrent studies one after another
+    fcntl = None
+
 import estimators
 from bench import reports
 from bench.data import Dataset
@@ -77,23 +82,22 @@ def open_client(uri: str | None = None) -> MlflowClient:
         check_server(uri)
     # mlflow.sklearn.log_model resolves run ids through the process-wide URI.
     mlflow.set_tracking_uri(uri)
-    client = _LockRetryingClient(MlflowClient(tracking_uri=uri))
-    if uri.startswith("sqlite:///"):
-        _create_store(client)
-    return client
+    if not uri.startswith("sqlite:///"):
+        return _LockRetryingClient(MlflowClient(tracking_uri=uri))
+    with _store_lock(Path(uri.removeprefix("sqlite:///"))):
+        # MLflow creates and migrates the schema when the client is made.
+        return _LockRetryingClient(MlflowClient(tracking_uri=uri))
 
 
-def _create_store(client) -> None:
-    """Create (or open) the SQLite store, tolerating a process creating it at once:
-    two commands started together on a fresh ``./mlruns`` race to create its tables."""
-    for attempt in range(_LOCK_RETRIES):
-        try:
-            client.search_experiments(max_results=1)
-            return
-        except Exception as error:
-            if "already exists" not in str(error) or attempt == _LOCK_RETRIES - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
+@contextlib.contextmanager
+def _store_lock(database: Path) -> Iterator[None]:
+    """One process at a time creates or migrates the SQLite store: two commands
+    started together on a fresh ``./mlruns`` (``--jobs``, several terminals) would
+    otherwise run MLflow's migrations at once and break them."""
+    with open(database.parent / ".mlflow.db.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def check_server(uri: str, timeout: float = 5.0) -> None:

@@ -146,3 +146,16 @@ def test_exception_escaping_training_ends_the_run_failed_with_its_message(mlflow
     assert stored.info.status == "FAILED"
     assert stored.data.tags["error"] == "Broken: disk full while training"
     assert len(client.get_metric_history(run.run_id, "loss")) == 1  # the epoch before
+
+
+def test_commands_started_together_on_a_fresh_store_all_open_it(tmp_path):
+    # Without the store lock MLflow's schema migrations run at once and most fail.
+    code = "from bench import tracking; tracking.open_client().search_experiments()"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env(), stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], errors

@@ -1,9 +1,6 @@
 """`bench study` on digits with tiny budgets, read back from the real Optuna and
 MLflow stores."""
 
-import subprocess
-import sys
-
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
@@ -104,26 +101,6 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(mlflow_store):
     assert len(failed) == 1
     assert "error.txt" in {a.path for a in client.list_artifacts(failed[0].info.run_id)}
     assert "invalid value" in failed[0].data.tags["error"]
-
-
-def test_two_jobs_keep_each_trials_metrics_apart(mlflow_store):
-    # As a user runs it: the main process and one worker process on the study.
-    command = [sys.executable, "-m", "bench", "study", "digits-mlp", "--trials", "3"]
-    command += ["--jobs", "2", "--max-epochs", "2", "--sampler", "random", "--seed", "1"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    study = optuna.load_study(study_name="digits-mlp", storage=open_storage(None))
-    assert len({trial.user_attrs["worker"] for trial in study.trials}) == 2
-    client = MlflowClient(tracking_uri=f"sqlite:///{mlflow_store}")
-    runs = all_runs(client, "digits-mlp study")
-    (parent,) = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
-    children = child_runs(client, parent.info.run_id)
-    assert len(children) == 3
-    for child in children:
-        epochs = int(child.data.params["clf__epochs"])
-        assert len(client.get_metric_history(child.info.run_id, "loss")) == epochs
-        trial = study.trials[int(child.data.tags["trial_number"])]
-        assert child.data.metrics["val_accuracy"] == pytest.approx(trial.value)
 
 
 def test_multi_objective_finds_a_pareto_front(mlflow_store):
