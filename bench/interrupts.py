@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 from collections.abc import Iterator
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
@@ -20,41 +19,20 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived; unwinds like Ctrl-C so every open run is closed as KILLED."""
 
 
-_STOP = threading.Event()
-
-
-def stop_requested() -> bool:
-    """True once Ctrl-C or SIGTERM arrived: trials training in other threads
-    (``--jobs``) check this between batches, as only the main thread gets signals."""
-    return _STOP.is_set()
-
-
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within this block SIGTERM raises :class:`Terminated` and Ctrl-C raises
-    ``KeyboardInterrupt`` in the main thread; both set :func:`stop_requested`."""
+    """Within this block SIGTERM raises :class:`Terminated` in the main thread."""
 
     def terminate(signum, frame):
-        _STOP.set()
         # A second SIGTERM while runs are being closed must not cut that short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated()
 
-    def interrupt(signum, frame):
-        _STOP.set()
-        raise KeyboardInterrupt()
-
-    _STOP.clear()
-    previous_term = signal.signal(signal.SIGTERM, terminate)
-    # A process started with Ctrl-C ignored (a background job) keeps ignoring it.
-    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    previous_int = None if ignored else signal.signal(signal.SIGINT, interrupt)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
-        if previous_int is not None:
-            signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def exit_code_for(stop: BaseException) -> tuple[int, str]:

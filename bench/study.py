@@ -204,16 +204,13 @@ def run_study(
     worker_failures: list[str] = []
     with tracking.tracked_run(experiment, f"study {study_name}", tags, client=client) as parent:
         parent.log_params(_study_params(data, seed, max_epochs, train_size, trials))
+        # On an exception the caller, who started the workers, stops them.
         try:
             if workers is not None:
                 study.set_user_attr(parent_run_attr(workers.token), parent.run_id)
             optimize(parent.run_id)
             if workers is not None:
                 worker_failures = workers.wait()  # their last trials belong in the table
-        except BaseException:
-            if workers is not None:
-                workers.stop()
-            raise
         finally:
             # Features are only for this study's trials; free them before the refit.
             feature_cache.clear()

@@ -82,10 +82,9 @@ def open_client(uri: str | None = None) -> MlflowClient:
         check_server(uri)
     # mlflow.sklearn.log_model resolves run ids through the process-wide URI.
     mlflow.set_tracking_uri(uri)
-    if not uri.startswith("sqlite:///"):
-        return _LockRetryingClient(MlflowClient(tracking_uri=uri))
-    with _store_lock(Path(uri.removeprefix("sqlite:///"))):
-        # MLflow creates and migrates the schema when the client is made.
+    local = uri.startswith("sqlite:///")
+    # MLflow creates and migrates the schema when the client is made.
+    with _store_lock(Path(uri.removeprefix("sqlite:///"))) if local else contextlib.nullcontext():
         return _LockRetryingClient(MlflowClient(tracking_uri=uri))
 
 

@@ -19,7 +19,6 @@ from sklearn.model_selection import train_test_split
 from bench import tracking
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
-from bench.interrupts import stop_requested
 from bench.registry import Benchmark
 from bench.runner import RunOutcome, classifier_of, fit_pipeline, score_on_test
 from bench.settings import tunable_params
@@ -92,8 +91,6 @@ class PruneOnValidation(keras.callbacks.Callback):
         self.report = report
 
     def on_train_batch_end(self, batch, logs=None):
-        if stop_requested():  # Ctrl-C/SIGTERM reached the main thread, not this one
-            raise KeyboardInterrupt(f"stopped at batch {batch + 1}")
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             raise FloatingPointError(f"training loss became {loss} (batch {batch + 1})")
