@@ -19,15 +19,27 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived; unwinds like Ctrl-C so every open run is closed as KILLED."""
 
 
+_TERMINATED = {"signalled": False}
+
+
+def raise_if_terminated() -> None:
+    """Raise :class:`Terminated` again if SIGTERM arrived: a safety net at each epoch's
+    end, should library code have swallowed the exception the signal raised."""
+    if _TERMINATED["signalled"]:
+        raise Terminated()
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Within this block SIGTERM raises :class:`Terminated` in the main thread."""
 
     def terminate(signum, frame):
+        _TERMINATED["signalled"] = True
         # A second SIGTERM while runs are being closed must not cut that short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated()
 
+    _TERMINATED["signalled"] = False
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         yield

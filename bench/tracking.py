@@ -37,6 +37,7 @@ from bench import reports
 from bench.data import Dataset
 from bench.environment import package_versions
 from bench.errors import TrackingError
+from bench.interrupts import raise_if_terminated
 from bench.runner import RunOutcome, classifier_of
 from bench.workers import this_worker, worker_is_gone
 
@@ -236,6 +237,7 @@ class _EpochLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.run.log_metrics(dict(logs or {}), step=epoch + 1)
         self.epochs_done = epoch + 1
+        raise_if_terminated()
 
 
 @contextlib.contextmanager
