@@ -37,7 +37,10 @@ def fail_stale_trials(study: optuna.Study) -> list[int]:
             attrs = {RETRY_OF_ATTR: trial.number}
             if trial.user_attrs.get("baseline"):
                 attrs["baseline"] = True
-            study.enqueue_trial(trial.params, user_attrs=attrs, skip_if_exists=False)
+            # Parameters fixed by enqueue_trial (the baseline) count even where the
+            # worker died before suggesting them all.
+            params = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+            study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
     return failed
 
 
