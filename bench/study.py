@@ -59,7 +59,10 @@ def open_storage(url: str | None):
     if url is None or not url.partition("://")[1]:
         path = Path(url or default_storage())
         path.parent.mkdir(parents=True, exist_ok=True)
-        backend = optuna.storages.journal.JournalFileBackend(str(path))
+        # Absolute: Optuna's lock is a symlink to this path, and a relative target
+        # resolves from the lock's folder; a lock left by a killed process is then
+        # never seen as stale and the next process spins on it for ever.
+        backend = optuna.storages.journal.JournalFileBackend(str(path.resolve()))
         return optuna.storages.JournalStorage(backend)
     return optuna.storages.RDBStorage(
         url,
