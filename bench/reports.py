@@ -1,38 +1,43 @@
 """Artifacts of a benchmark run: confusion matrices, reports, learning curves, model tables.
 
 Every function here is pure: it takes predictions, a Keras ``History.history`` dict or a
-built model and returns a table, a string or PNG bytes. Logging them is the tracking
-module's job, so nothing here imports ``mlflow``, prints, or writes files.
+built model and returns a table, a string or a matplotlib figure. Logging them is the
+tracking package's job (``MlflowClient.log_figure`` renders the figures), so nothing
+here imports ``mlflow``, prints, or writes files.
 
 Labels are always integer indices into ``class_names`` (``0 .. k-1``), the way the
 estimators in this project predict them; class names only appear in the outputs.
 
-Figures are drawn on :class:`matplotlib.figure.Figure` with the Agg canvas rather than
-through ``pyplot``, so no global figure state is created and functions can run in threads.
+Figures are made as :class:`matplotlib.figure.Figure` objects rather than through
+``pyplot``, so no global figure state is created and they are freed with their last
+reference.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from sklearn.metrics import classification_report, confusion_matrix, f1_score
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+)
 
 if TYPE_CHECKING:
     import keras
 
 __all__ = [
     "classification_report_text",
-    "confusion_matrix_png",
+    "confusion_matrix_figure",
     "confusion_matrix_table",
-    "learning_curves_png",
+    "learning_curves_figure",
     "model_summary_text",
     "model_weight_counts",
     "most_confused_pairs",
@@ -85,15 +90,6 @@ def _check_labels(
     return y_true, y_pred, names
 
 
-def _png_bytes(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)
-    # Figures outside pyplot are freed by garbage collection; clearing drops the
-    # artists now so a long run making many figures does not hold their memory.
-    fig.clear()
-    return buffer.getvalue()
-
-
 def confusion_matrix_table(
     y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]
 ) -> pd.DataFrame:
@@ -122,15 +118,15 @@ def confusion_matrix_table(
     )
 
 
-def confusion_matrix_png(
+def confusion_matrix_figure(
     y_true: Sequence[int],
     y_pred: Sequence[int],
     class_names: Sequence[str],
     *,
     title: str = "",
     normalize: bool = False,
-) -> bytes:
-    """Draw the confusion matrix as an annotated heatmap.
+) -> Figure:
+    """Draw the confusion matrix with scikit-learn's ``ConfusionMatrixDisplay``.
 
     Parameters
     ----------
@@ -146,52 +142,37 @@ def confusion_matrix_png(
 
     Returns
     -------
-    bytes
-        A PNG image, about 840 x 720 pixels. Cells are annotated with their value when
-        there are at most 25 classes.
+    matplotlib.figure.Figure
+        7 x 6 inches. Cells are annotated with their value when there are at most 25
+        classes. Every class has a row and a column, including absent ones.
     """
-    table = confusion_matrix_table(y_true, y_pred, class_names)
-    names = list(table.index)
+    y_true, y_pred, names = _check_labels(y_true, y_pred, class_names)
     k = len(names)
-    counts = table.to_numpy()
-    if normalize:
-        support = counts.sum(axis=1, keepdims=True)
-        # A class absent from y_true has no row to normalise; show it as zeros.
-        values = np.divide(
-            counts, support, out=np.zeros(counts.shape, dtype=float), where=support > 0
-        )
-        vmax = 1.0
-    else:
-        values = counts
-        vmax = max(int(counts.max()), 1)
-
     fig = Figure(figsize=(7, 6), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=vmax, interpolation="nearest")
-    colorbar = fig.colorbar(image, ax=ax)
-    colorbar.set_label("share of true class" if normalize else "count")
-
-    ax.set_xticks(np.arange(k), labels=names)
-    ax.set_yticks(np.arange(k), labels=names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if max(len(name) for name in names) > 3:
+    display = ConfusionMatrixDisplay.from_predictions(
+        y_true,
+        y_pred,
+        labels=np.arange(k),
+        display_labels=names,
+        normalize="true" if normalize else None,
+        values_format=".2f" if normalize else "d",
+        include_values=k <= _MAX_ANNOTATED_CLASSES,
+        xticks_rotation=45 if max(len(name) for name in names) > 3 else "horizontal",
+        cmap="Blues",
+        ax=ax,
+        colorbar=True,
+        text_kw={"fontsize": min(10.0, max(6.0, 90.0 / k))},
+    )
+    if normalize:
+        display.im_.set_clim(0.0, 1.0)
+    display.im_.colorbar.set_label("share of true class" if normalize else "count")
+    for label in ax.get_xticklabels():
         # Anchored rotation keeps each label's end under its own column.
-        for label in ax.get_xticklabels():
-            label.set(rotation=45, ha="right", rotation_mode="anchor")
+        label.set(ha="right" if label.get_rotation() else "center", rotation_mode="anchor")
     if title:
         ax.set_title(title)
-
-    if k <= _MAX_ANNOTATED_CLASSES:
-        fontsize = min(10.0, max(6.0, 90.0 / k))
-        for i in range(k):
-            for j in range(k):
-                value = values[i, j]
-                text = f"{value:.2f}" if normalize else f"{value:d}"
-                # Dark cells get white text so the number stays readable.
-                colour = "white" if image.norm(value) > 0.5 else "black"
-                ax.text(j, i, text, ha="center", va="center", color=colour, fontsize=fontsize)
-    return _png_bytes(fig)
+    return fig
 
 
 def classification_report_text(
@@ -306,7 +287,7 @@ def _metric_names(history: Mapping[str, Sequence[float]]) -> list[str]:
     return names
 
 
-def learning_curves_png(history: Mapping[str, Sequence[float]], *, title: str = "") -> bytes:
+def learning_curves_figure(history: Mapping[str, Sequence[float]], *, title: str = "") -> Figure:
     """Plot training and validation curves per epoch, one panel per metric.
 
     Parameters
@@ -321,9 +302,8 @@ def learning_curves_png(history: Mapping[str, Sequence[float]], *, title: str = 
 
     Returns
     -------
-    bytes
-        A PNG image with panels side by side (three per row at most), epochs on the x axis
-        starting at 1.
+    matplotlib.figure.Figure
+        Panels side by side (three per row at most), epochs on the x axis starting at 1.
     """
     names = _metric_names(history)
     if not names or not any(len(values) for values in history.values()):
@@ -359,7 +339,7 @@ def learning_curves_png(history: Mapping[str, Sequence[float]], *, title: str = 
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
-    return _png_bytes(fig)
+    return fig
 
 
 def _format_shape(output: Any) -> str:

@@ -55,6 +55,18 @@ class KerasCNNClassifier(KerasImageClassifier):
     -----
     Input is ``(n, h, w)``, ``(n, h, w, c)`` or flat ``(n, s*s)`` for square
     single-channel images; the model reshapes flat input back to images.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> digits = load_digits()
+    >>> images, y = digits.images / 16.0, digits.target  # (1797, 8, 8)
+    >>> cnn = KerasCNNClassifier(filters=(8,), kernel_sizes=3, pool=2, dense_layers=(32,),
+    ...                          epochs=3, random_state=0).fit(images, y)
+    >>> cnn.count_weights()  # conv 3*3*8+8, dense (4*4*8)*32+32, softmax 32*10+10
+    4538
+    >>> cnn.predict_proba(images[:2]).shape
+    (2, 10)
     """
 
     def __init__(

@@ -296,9 +296,10 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         if min(geometry.n_blocks) < 1:
             height, width = geometry.image_shape
             raise ValueError(
-                f"No block fits in {height}x{width} images: cells_per_block={block} with "
-                f"pixels_per_cell={cell} needs at least {block[0] * cell[0]} rows and "
-                f"{block[1] * cell[1]} columns; use smaller cells or blocks."
+                f"No block fits in {height}x{width} images ({height * width} feature(s) per "
+                f"image): cells_per_block={block} with pixels_per_cell={cell} needs at least "
+                f"{block[0] * cell[0]} rows and {block[1] * cell[1]} columns; use smaller "
+                "cells or blocks."
             )
         return geometry
 

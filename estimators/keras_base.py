@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
+import warnings
 
 import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier
 from sklearn.model_selection import train_test_split
-from sklearn.utils import ClassifierTags
+from sklearn.utils import ClassifierTags, check_scalar
 from sklearn.utils.validation import check_array, column_or_1d
 
 from estimators.activations import resolve_activation
@@ -185,10 +187,9 @@ class KerasImageClassifier(KerasClassifier):
             value = getattr(self, name)
             if value is None and name == "batch_size":  # scikeras' default: Keras' 32
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(
-                    f"{name}={value!r} is not valid; use a whole number of at least 1."
-                )
+            if isinstance(value, bool):  # an Integral to Python, but epochs=True is a mistake
+                raise ValueError(f"{name} must be a whole number, not {value!r}.")
+            check_scalar(value, name, target_type=numbers.Integral, min_val=1)
 
     def _check_lr_schedule(self) -> str | None:
         name = getattr(self, "lr_schedule", None)
@@ -225,11 +226,11 @@ class KerasImageClassifier(KerasClassifier):
 
     @contextlib.contextmanager
     def _without_scikeras_seeding(self):
-        # scikeras wraps build and fit in a context that sets and then pops the
-        # process-wide TF_DETERMINISTIC_OPS variable and toggles TensorFlow's op
-        # determinism: two models fitting in threads (bench study --jobs) race on it
-        # and one fails with a KeyError. Seeding is done by _seed_keras instead, and
-        # op determinism is switched on once per process by bench.backend.
+        # scikeras wraps build and fit in a context that seeds TensorFlow only (not
+        # JAX or torch), imports TensorFlow whatever the backend, and switches op
+        # determinism off again when the fit ends, so a later fit or predict in the
+        # same process is not deterministic. Seeding is done by _seed_keras instead,
+        # and op determinism is switched on once per process.
         seed, self._random_state = self._random_state, None
         try:
             yield
@@ -287,8 +288,8 @@ def enable_op_determinism() -> None:
     """Make TensorFlow's kernels deterministic, so a seed gives the same model twice.
 
     This module is the one place TensorFlow is imported, and only when it is the
-    Keras backend; it stays on for the process (turning it off and on per fit, as scikeras
-    does, races between threads). JAX and torch on the CPU need nothing.
+    Keras backend; it stays on for the process (scikeras turns it off after each fit).
+    JAX and torch on the CPU need nothing.
     """
     if keras.backend.backend() != "tensorflow" or _DETERMINISM["on"]:
         return
@@ -322,7 +323,22 @@ def forget_traced_gradients(kept: frozenset[str]) -> None:
 def _gradient_registry() -> dict:
     if keras.backend.backend() != "tensorflow":
         return {}
-    from tensorflow.python.framework import ops  # private: written defensively
+    # Private TensorFlow API, checked by tests/estimators/test_private_apis.py.
+    from tensorflow.python.framework import ops
 
     registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-    return registry if isinstance(registry, dict) else {}
+    if not isinstance(registry, dict):
+        if not _MOVED_WARNED:
+            _MOVED_WARNED.append(True)
+            warnings.warn(
+                "TensorFlow's gradient registry (tensorflow.python.framework.ops."
+                "_gradient_registry._registry) has moved: traced training steps are no longer "
+                "freed between study trials, so a long study grows by about 10 MB a trial.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return {}
+    return registry
+
+
+_MOVED_WARNED: list[bool] = []

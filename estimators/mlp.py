@@ -45,6 +45,21 @@ class KerasMLPClassifier(KerasImageClassifier):
     history_ : dict of list
     classes_ : ndarray
     n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from estimators import PixelScaler
+    >>> X, y = load_digits(return_X_y=True)
+    >>> mlp = KerasMLPClassifier((64,), epochs=3, validation_split=0.1, random_state=0)
+    >>> pipe = make_pipeline(PixelScaler(max_value=16), mlp).fit(X, y)
+    >>> pipe.predict(X[:3]).shape
+    (3,)
+    >>> sorted(mlp.history_)  # per-epoch curves on the stratified validation split
+    ['accuracy', 'loss', 'val_accuracy', 'val_loss']
+    >>> mlp.count_weights()  # 64*64+64 + 64*10+10
+    4810
     """
 
     def __init__(

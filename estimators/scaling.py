@@ -24,6 +24,14 @@ class PixelScaler(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Pixels per image seen in :meth:`fit`, for flat rows and images alike.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)  # one 2x2 image
+    >>> PixelScaler(max_value=255).fit_transform(images)
+    array([[[0. , 1. ],
+            [0.2, 0.4]]], dtype=float32)
     """
 
     def __init__(self, max_value=255.0):
@@ -60,4 +68,5 @@ class PixelScaler(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the output is always float32
         return tags

@@ -12,11 +12,11 @@ the step was fitted on: see :data:`STATELESS_TRANSFORMERS`.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 
+import cachetools
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
@@ -54,7 +54,8 @@ def max_bytes_from_environment() -> int:
 
 
 class FeatureCache:
-    """Thread-safe in-memory LRU cache of feature arrays, bounded in bytes.
+    """In-memory LRU cache of feature arrays, bounded in bytes (a ``cachetools.LRUCache``
+    that sizes each array by its ``nbytes``).
 
     Parameters
     ----------
@@ -66,34 +67,30 @@ class FeatureCache:
     ----------
     hits, misses : int
         Lookups answered from the cache, and lookups that computed.
-    nbytes : int
-        Bytes of the arrays kept now.
 
     Notes
     -----
     Returned arrays are read-only: one trial's features are another's, so none may
-    write to them. Two threads asking for the same missing key compute it once; the
-    second waits for the first. Different keys compute in parallel.
+    write to them. One process runs one trial at a time (``--jobs`` runs processes),
+    so the cache takes no locks.
     """
 
     def __init__(self, max_bytes: int | None = None):
         self.max_bytes = max_bytes_from_environment() if max_bytes is None else int(max_bytes)
         self.hits = 0
         self.misses = 0
-        self.nbytes = 0
-        self._entries: OrderedDict[Hashable, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        # One lock per key ever computed, kept until clear(): a few dozen per study,
-        # and dropping one while a thread waits on it would let a third compute again.
-        self._key_locks: dict[Hashable, threading.Lock] = {}
+        self._entries = cachetools.LRUCache(maxsize=self.max_bytes, getsizeof=_nbytes)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays kept now."""
+        return int(self._entries.currsize)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
     def __contains__(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._entries
+        return key in self._entries
 
     def get(self, key: Hashable, compute: Callable[[], np.ndarray]) -> np.ndarray:
         """The array stored under ``key``, calling ``compute()`` only if there is none.
@@ -103,43 +100,31 @@ class FeatureCache:
         key : hashable
             Identifies the array, e.g. from :func:`feature_key`.
         compute : callable
-            Returns the array; called at most once at a time per key.
+            Returns the array.
 
         Returns
         -------
         numpy.ndarray
             Read-only.
         """
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._entries:
-                    self.hits += 1
-                    self._entries.move_to_end(key)
-                    return self._entries[key]
-                self.misses += 1
-            features = np.asarray(compute())
-            features.flags.writeable = False
-            with self._lock:
-                self._keep(key, features)
+        features = self._entries.get(key)
+        if features is not None:
+            self.hits += 1
+            return features
+        self.misses += 1
+        features = np.asarray(compute())
+        features.flags.writeable = False
+        with contextlib.suppress(ValueError):  # larger than the whole bound: not kept
+            self._entries[key] = features
         return features
 
     def clear(self) -> None:
-        """Drop every array and reset ``nbytes``; the hit and miss counts stay."""
-        with self._lock:
-            self._entries.clear()
-            self._key_locks.clear()
-            self.nbytes = 0
+        """Drop every array; the hit and miss counts stay."""
+        self._entries.clear()
 
-    def _keep(self, key: Hashable, features: np.ndarray) -> None:
-        if features.nbytes > self.max_bytes:
-            return
-        while self.nbytes + features.nbytes > self.max_bytes:
-            _, evicted = self._entries.popitem(last=False)
-            self.nbytes -= evicted.nbytes
-        self._entries[key] = features
-        self.nbytes += features.nbytes
+
+def _nbytes(features: np.ndarray) -> int:
+    return features.nbytes
 
 
 def feature_key(data_key: str, transformer) -> tuple:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import keras
@@ -16,12 +16,14 @@ import numpy as np
 import optuna
 from sklearn.model_selection import train_test_split
 
-from bench import tracking
+from bench.benchmarks import Benchmark
+from bench.benchmarks.overrides import tunable_params
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
-from bench.registry import Benchmark
-from bench.runner import RunOutcome, classifier_of, fit_pipeline, score_on_test
-from bench.settings import tunable_params
+from bench.tracking.artifacts import log_reports
+from bench.tracking.callbacks import EpochLogger
+from bench.tracking.runs import tracked_run
+from bench.training import RunOutcome, fit_pipeline, score_on_test
 from estimators.keras_base import forget_traced_gradients, traced_gradient_names
 from studies.feature_cache import FeatureCache, with_cached_features
 from studies.spaces import suggest_params
@@ -57,28 +59,16 @@ def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: floa
     return replace(dataset, **arrays, digest=dataset_digest(**arrays))
 
 
-_ACTIVE = {"trials": 0, "gradients": frozenset()}
-_ACTIVE_LOCK = threading.Lock()
-
-
 @contextlib.contextmanager
-def keras_session_for_trial():
-    """Count the trials training in this process; when the last one ends, clear the
-    Keras session (and TensorFlow's traced gradients) so thirty trials cost the
-    memory of one. Clearing while another thread still trains would pull its graph
-    away, hence the count."""
-    with _ACTIVE_LOCK:
-        if _ACTIVE["trials"] == 0:
-            _ACTIVE["gradients"] = traced_gradient_names()
-        _ACTIVE["trials"] += 1
+def fresh_keras_session() -> Iterator[None]:
+    """Clear the Keras session (and TensorFlow's traced gradients) when a trial ends,
+    so thirty trials in one process cost the memory of one."""
+    kept = traced_gradient_names()
     try:
         yield
     finally:
-        with _ACTIVE_LOCK:
-            _ACTIVE["trials"] -= 1
-            if _ACTIVE["trials"] == 0:
-                forget_traced_gradients(_ACTIVE["gradients"])  # before clear_session's gc
-                keras.backend.clear_session()
+        forget_traced_gradients(kept)  # before clear_session's garbage collection
+        keras.backend.clear_session()
 
 
 class PruneOnValidation(keras.callbacks.Callback):
@@ -118,11 +108,11 @@ class TrialObjective:
     objectives: tuple[str, ...]
     experiment: str
     parent_run_id: str
-    client: object
+    client: object  # from bench.tracking.store.open_client
     feature_cache: FeatureCache | None = None
 
     def __call__(self, trial: optuna.Trial):
-        with keras_session_for_trial():
+        with fresh_keras_session():
             return self._run_trial(trial)
 
     def _run_trial(self, trial: optuna.Trial):
@@ -132,7 +122,7 @@ class TrialObjective:
             tags["baseline"] = "benchmark configuration"
         # The run opens first, so even a trial that fails while sampling or building
         # its network is recorded, with its error.
-        with tracking.tracked_run(
+        with tracked_run(
             self.experiment,
             f"trial {trial.number}",
             {**tags, "benchmark": self.benchmark.name},
@@ -145,7 +135,6 @@ class TrialObjective:
             # The parameters above are logged under the benchmark's step names; from
             # here on the feature steps may be wrapped by the cache.
             pipeline = self._with_feature_cache(pipeline)
-            # Nothing of a trial is kept on self: with --jobs, trials share this object.
             fitted = self._train(trial, pipeline, run)
             if isinstance(fitted, optuna.TrialPruned):
                 pruned = fitted
@@ -187,7 +176,7 @@ class TrialObjective:
                 pipeline,
                 self.data,
                 # The logger first: a pruned trial keeps its curve up to the prune.
-                callbacks=[run.epoch_logger(), *callbacks],
+                callbacks=[EpochLogger(run), *callbacks],
                 validation=(self.data.X_test, self.data.y_test),
             )
         except optuna.TrialPruned as pruned:
@@ -201,7 +190,7 @@ class TrialObjective:
             pipeline=pipeline,
             history=history,
             fit_seconds=seconds,
-            n_weights=classifier_of(pipeline).count_weights(),
+            n_weights=pipeline[-1].count_weights(),
             n_validation=len(self.data.y_test),
             test=scores,
         )
@@ -212,7 +201,7 @@ class TrialObjective:
                 "n_weights": outcome.n_weights,
             }
         )
-        tracking.log_reports(run, outcome, self.data.y_test, self.data.class_names)
+        log_reports(run, outcome, self.data.y_test, self.data.class_names)
         return outcome
 
     def _values(self, outcome: RunOutcome):

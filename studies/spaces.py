@@ -1,212 +1,349 @@
-"""Search spaces, one small function per family.
+"""Search spaces: what a study samples for each family of benchmark pipeline.
 
-Each function takes an ``optuna.Trial`` and returns full pipeline parameter names ->
-values, ready for ``pipeline.set_params(**params)`` on a benchmark pipeline. The
-Optuna parameter names (``trial.params``) are kept short ("n_layers", "units_1",
-"learning_rate") because they label study tables and plots.
+:data:`DISTRIBUTIONS` declares every searched parameter once, as an Optuna
+distribution; sampling (:func:`suggest_params`), the baseline check
+(:func:`baseline_params`) and the tests all read it. Per-layer parameters
+(``units_1``, ``units_2``, ...) share one entry (``units``). A few bounds depend on
+the benchmark (the image size, the epoch budget): :func:`distribution` narrows the
+table's entry for a :class:`SpaceContext`, the same for every trial of a study.
 
+A :class:`Family` says which pipelines it applies to, which topology it samples and
+how the benchmark's own configuration reads in those parameters; :data:`FAMILIES`
+lists them, and adding one touches only that table. Every family also samples the
+optimizer (:func:`suggest_optimizer`).
+
+Sampled values come back as full pipeline parameter names -> values, ready for
+``pipeline.set_params(**params)``; the Optuna names (``trial.params``) stay short
+("n_layers", "units_1", "learning_rate") because they label study tables and plots.
 Conditional parameters are sampled only where they apply (momentum only for SGD), and
 only applicable keys are returned: Adam, for one, rejects a ``momentum`` argument.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from sklearn.pipeline import Pipeline
 
 from bench.errors import UsageError
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "scaled_tanh")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-BATCH_SIZES = (32, 64, 128, 256, 512)
 # Filters are categorical powers of two rather than an int range: they read better in
 # tables and TPE treats each width as its own choice.
-FILTERS = (8, 16, 32, 64)
-KERNEL_SIZES = (3, 5)
-HOG_CELL_SIZES = (4, 7, 8, 10)
-FAMILIES = ("mlp", "hog-mlp", "cnn")
+DISTRIBUTIONS: dict[str, BaseDistribution] = {
+    # MLP topology: 1-4 hidden layers of units_k each
+    "n_layers": IntDistribution(1, 4),
+    "units": IntDistribution(16, 1024, log=True),
+    "dropout": FloatDistribution(0.0, 0.6),
+    "activation": CategoricalDistribution(("relu", "tanh", "sigmoid", "scaled_tanh")),
+    "batch_norm": CategoricalDistribution((False, True)),
+    # CNN topology: n_blocks conv blocks of filters_k and kernel_k, then one Dense layer
+    "n_blocks": IntDistribution(1, 3),
+    "filters": CategoricalDistribution((8, 16, 32, 64)),
+    "kernel": CategoricalDistribution((3, 5)),
+    "dense_units": IntDistribution(32, 512, log=True),
+    # HOG features
+    "orientations": IntDistribution(4, 14),
+    "pixels_per_cell": CategoricalDistribution((4, 7, 8, 10)),
+    # optimizer and budget
+    "optimizer": CategoricalDistribution(("adam", "rmsprop", "sgd")),
+    "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
+    "momentum": FloatDistribution(0.0, 0.99),
+    "nesterov": CategoricalDistribution((False, True)),
+    "rho": FloatDistribution(0.8, 0.99),
+    "batch_size": CategoricalDistribution((32, 64, 128, 256, 512)),
+    "epochs": IntDistribution(1, 10_000),  # narrowed to the study's epoch budget
+}
+
+# Keras' own defaults, which a benchmark inherits when it names only the optimizer.
+KERAS_LEARNING_RATES = {"adam": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
 
 
-def search_space_mlp(trial: optuna.Trial) -> dict[str, Any]:
-    """Sample an MLP topology.
-
-    1-4 hidden layers of 16-1024 units each (log scale, one Optuna parameter
-    ``units_k`` per existing layer), dropout 0-0.6, activation and batch norm.
+@dataclass(frozen=True)
+class SpaceContext:
+    """What narrows the space for one study.
 
     Parameters
     ----------
-    trial : optuna.Trial
-
-    Returns
-    -------
-    dict
-        ``clf__hidden_layer_sizes`` (tuple), ``clf__dropout``, ``clf__activation``,
-        ``clf__batch_norm``.
+    image_shape : tuple of int
+        ``(height, width)`` of the benchmark's images.
+    max_epochs : int
+        The epoch budget of one trial.
+    cells_per_block : int, default=1
+        The HOG step's (fixed) block size in cells, its larger side.
     """
-    n_layers = trial.suggest_int("n_layers", 1, 4)
-    units = tuple(
-        trial.suggest_int(f"units_{k}", 16, 1024, log=True) for k in range(1, n_layers + 1)
-    )
+
+    image_shape: tuple[int, ...]
+    max_epochs: int
+    cells_per_block: int = 1
+
+
+def distribution(name: str, context: SpaceContext) -> BaseDistribution:
+    """The distribution of Optuna parameter ``name`` (``units_3`` reads ``units``).
+
+    Raises
+    ------
+    UsageError
+        If no HOG cell size fits the images with the pipeline's block size.
+    """
+    entry = re.sub(r"_\d+$", "", name)
+    base = DISTRIBUTIONS[entry if entry in DISTRIBUTIONS else name]
+    narrow = _NARROWING.get(entry)
+    return narrow(base, context) if narrow else base
+
+
+def _most_blocks(base: IntDistribution, context: SpaceContext) -> IntDistribution:
+    # 'same' padding keeps the size through each convolution and a pool of 2 floors it
+    # by half, so n blocks need a side of at least 2**n: 8x8 digits go 8 -> 4 -> 2 -> 1
+    # with 3 blocks, which still builds.
+    fits = min(context.image_shape[:2]).bit_length() - 1
+    return IntDistribution(base.low, max(base.low, min(base.high, fits)))
+
+
+def _cells_that_fit(base: CategoricalDistribution, context: SpaceContext):
+    # Cells need not tile the image exactly (7-pixel cells leave a 1-pixel border on
+    # 8x8 digits), only one block must fit.
+    side = min(context.image_shape[:2])
+    cells = tuple(size for size in base.choices if size * context.cells_per_block <= side)
+    if not cells:
+        raise UsageError(
+            f"no HOG cell size in {base.choices} fits {context.image_shape} images with "
+            f"cells_per_block={context.cells_per_block}; use larger images or smaller blocks."
+        )
+    return CategoricalDistribution(cells)
+
+
+def _epoch_budget(base: IntDistribution, context: SpaceContext) -> IntDistribution:
+    # A trial trained for one or two epochs of a fifteen-epoch budget cannot win and
+    # tells the sampler little; the pruner already stops hopeless trials early.
+    return IntDistribution(max(base.low, context.max_epochs // 3), context.max_epochs)
+
+
+_NARROWING: dict[str, Callable[[Any, SpaceContext], BaseDistribution]] = {
+    "n_blocks": _most_blocks,
+    "pixels_per_cell": _cells_that_fit,
+    "epochs": _epoch_budget,
+}
+
+
+def suggest(trial: optuna.Trial, name: str, context: SpaceContext) -> Any:
+    """Sample Optuna parameter ``name`` from its :func:`distribution`."""
+    found = distribution(name, context)
+    if isinstance(found, CategoricalDistribution):
+        return trial.suggest_categorical(name, found.choices)
+    if isinstance(found, IntDistribution):
+        return trial.suggest_int(name, found.low, found.high, step=found.step, log=found.log)
+    return trial.suggest_float(name, found.low, found.high, step=found.step, log=found.log)
+
+
+def in_space(name: str, value: Any, context: SpaceContext) -> bool:
+    """Whether ``value`` is one the space can sample for ``name``."""
+    if value is None:
+        return False
+    found = distribution(name, context)
+    if isinstance(found, CategoricalDistribution):
+        return value in found.choices
+    return found.low <= value <= found.high
+
+
+# --- families ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Family:
+    """A kind of benchmark pipeline and the topology a study searches for it.
+
+    Parameters
+    ----------
+    name : str
+        Shown in messages and tables.
+    matches : callable
+        ``matches(pipeline) -> bool``.
+    suggest : callable
+        ``suggest(trial, context) -> {pipeline parameter: value}`` for the topology.
+    baseline : callable
+        ``baseline(pipeline) -> {Optuna parameter: value}``: the benchmark's own
+        topology in the space's names (values outside the space are dropped later).
+    """
+
+    name: str
+    matches: Callable[[Pipeline], bool]
+    suggest: Callable[[optuna.Trial, SpaceContext], dict[str, Any]]
+    baseline: Callable[[Pipeline], dict[str, Any]]
+
+
+def _is_mlp(pipeline: Pipeline) -> bool:
+    from estimators import KerasMLPClassifier
+
+    return isinstance(pipeline[-1], KerasMLPClassifier)
+
+
+def _is_hog_mlp(pipeline: Pipeline) -> bool:
+    from estimators import HOGTransformer
+
+    return _is_mlp(pipeline) and isinstance(pipeline.named_steps.get("hog"), HOGTransformer)
+
+
+def _is_cnn(pipeline: Pipeline) -> bool:
+    from estimators import KerasCNNClassifier
+
+    return isinstance(pipeline[-1], KerasCNNClassifier)
+
+
+def suggest_mlp(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """An MLP topology: ``clf__hidden_layer_sizes``, dropout, activation, batch norm."""
+    n_layers = suggest(trial, "n_layers", context)
+    units = tuple(suggest(trial, f"units_{k}", context) for k in range(1, n_layers + 1))
     return {
         "clf__hidden_layer_sizes": units,
-        "clf__dropout": trial.suggest_float("dropout", 0.0, 0.6),
-        "clf__activation": trial.suggest_categorical("activation", ACTIVATIONS),
-        "clf__batch_norm": trial.suggest_categorical("batch_norm", (False, True)),
+        "clf__dropout": suggest(trial, "dropout", context),
+        "clf__activation": suggest(trial, "activation", context),
+        "clf__batch_norm": suggest(trial, "batch_norm", context),
     }
 
 
-def search_space_cnn(trial: optuna.Trial, image_shape: tuple[int, ...]) -> dict[str, Any]:
-    """Sample a CNN topology that fits ``image_shape``.
+def suggest_cnn(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """A CNN topology: per-block filters and kernels, one Dense layer, dropout.
 
-    1-3 conv blocks, each with ``filters_k`` in (8, 16, 32, 64) and ``kernel_k`` 3 or
-    5; one Dense head layer of 32-512 units (log scale); dropout 0-0.6. Pooling stays
-    at the benchmark's 2 after every block.
-
-    Parameters
-    ----------
-    trial : optuna.Trial
-    image_shape : tuple of int
-        ``(height, width)`` of the benchmark's images.
-
-    Returns
-    -------
-    dict
-        ``clf__filters``, ``clf__kernel_sizes``, ``clf__dense_layers`` (tuples) and
-        ``clf__dropout``.
+    Pooling stays at the benchmark's setting after every block.
     """
-    # 'same' padding keeps the size through each convolution and a pool of 2 floors it
-    # by half, so n blocks need a side of at least 2**n: 8x8 digits go 8 -> 4 -> 2 -> 1
-    # with 3 blocks, which still builds. The bound depends on image_shape only, which is
-    # fixed per benchmark, so the range is the same for every trial of a study.
-    max_blocks = max(1, min(3, min(image_shape[:2]).bit_length() - 1))
-    n_blocks = trial.suggest_int("n_blocks", 1, max_blocks)
-    blocks = range(1, n_blocks + 1)
-    filters = tuple(trial.suggest_categorical(f"filters_{k}", FILTERS) for k in blocks)
-    kernels = tuple(trial.suggest_categorical(f"kernel_{k}", KERNEL_SIZES) for k in blocks)
+    blocks = range(1, suggest(trial, "n_blocks", context) + 1)
+    filters = tuple(suggest(trial, f"filters_{k}", context) for k in blocks)
+    kernels = tuple(suggest(trial, f"kernel_{k}", context) for k in blocks)
     return {
         "clf__filters": filters,
         "clf__kernel_sizes": kernels,
-        "clf__dense_layers": (trial.suggest_int("dense_units", 32, 512, log=True),),
-        "clf__dropout": trial.suggest_float("dropout", 0.0, 0.6),
+        "clf__dense_layers": (suggest(trial, "dense_units", context),),
+        "clf__dropout": suggest(trial, "dropout", context),
     }
 
 
-def search_space_hog(
-    trial: optuna.Trial, image_shape: tuple[int, ...], *, cells_per_block: int = 1
-) -> dict[str, Any]:
-    """Sample HOG settings: orientations 4-14 and a cell size that fits the image.
-
-    Parameters
-    ----------
-    trial : optuna.Trial
-    image_shape : tuple of int
-        ``(height, width)`` of the benchmark's images.
-    cells_per_block : int, default=1
-        The pipeline's (fixed) block size in cells; a block must fit in the image.
-
-    Returns
-    -------
-    dict
-        ``hog__orientations`` and ``hog__pixels_per_cell``.
-
-    Raises
-    ------
-    UsageError
-        If no cell size in (4, 7, 8, 10) fits the image.
-    """
-    # Cells need not tile the image exactly (7-pixel cells leave a 1-pixel border on
-    # 8x8 digits), only one block must fit. A categorical's choices must be identical
-    # for every trial of a study; they depend on image_shape only, fixed per benchmark.
-    side = min(image_shape[:2])
-    cells = tuple(size for size in HOG_CELL_SIZES if size * cells_per_block <= side)
-    if not cells:
-        raise UsageError(
-            f"no HOG cell size in {HOG_CELL_SIZES} fits {image_shape} images with "
-            f"cells_per_block={cells_per_block}; use larger images or smaller blocks."
-        )
+def suggest_hog(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """HOG orientations and a cell size that fits the image."""
     return {
-        "hog__orientations": trial.suggest_int("orientations", 4, 14),
-        "hog__pixels_per_cell": trial.suggest_categorical("pixels_per_cell", cells),
+        "hog__orientations": suggest(trial, "orientations", context),
+        "hog__pixels_per_cell": suggest(trial, "pixels_per_cell", context),
     }
 
 
-def search_space_optimizer(trial: optuna.Trial, max_epochs: int) -> dict[str, Any]:
-    """Sample the optimizer and its training budget.
-
-    Adam, RMSprop or SGD with a learning rate of 1e-4 to 1e-1 (log scale); SGD adds
-    momentum 0-0.99 and Nesterov, RMSprop adds rho 0.8-0.99; batch size in
-    (32, ..., 512); epochs from a third of ``max_epochs`` to ``max_epochs``.
-
-    Parameters
-    ----------
-    trial : optuna.Trial
-    max_epochs : int
-        The epoch budget of one trial.
-
-    Returns
-    -------
-    dict
-        ``clf__optimizer``, ``clf__optimizer__learning_rate``, ``clf__batch_size``,
-        ``clf__epochs`` and, only for the optimizer they belong to,
-        ``clf__optimizer__momentum``, ``clf__optimizer__nesterov`` or
-        ``clf__optimizer__rho``.
-    """
-    optimizer = trial.suggest_categorical("optimizer", OPTIMIZERS)
-    params = {
-        "clf__optimizer": optimizer,
-        "clf__optimizer__learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True),
+def baseline_mlp(pipeline: Pipeline) -> dict[str, Any]:
+    clf = pipeline[-1]
+    units = tuple(clf.hidden_layer_sizes)
+    params = {f"units_{k}": size for k, size in enumerate(units, start=1)}
+    return params | {
+        "n_layers": len(units),
+        "dropout": clf.dropout,
+        "activation": clf.activation,
+        "batch_norm": clf.batch_norm,
     }
-    if optimizer == "sgd":
-        params["clf__optimizer__momentum"] = trial.suggest_float("momentum", 0.0, 0.99)
-        params["clf__optimizer__nesterov"] = trial.suggest_categorical("nesterov", (False, True))
-    elif optimizer == "rmsprop":
-        params["clf__optimizer__rho"] = trial.suggest_float("rho", 0.8, 0.99)
-    params["clf__batch_size"] = trial.suggest_categorical("batch_size", BATCH_SIZES)
-    params["clf__epochs"] = trial.suggest_int("epochs", *epoch_range(max_epochs))
+
+
+def baseline_cnn(pipeline: Pipeline) -> dict[str, Any]:
+    clf = pipeline[-1]
+    filters = tuple(clf.filters)
+    kernels = clf.kernel_sizes
+    kernels = tuple(kernels) if isinstance(kernels, tuple | list) else (kernels,) * len(filters)
+    params = {"n_blocks": len(filters), "dropout": clf.dropout}
+    for k, (width, kernel) in enumerate(zip(filters, kernels, strict=True), start=1):
+        params |= {f"filters_{k}": width, f"kernel_{k}": kernel}
     return params
 
 
-def epoch_range(max_epochs: int) -> tuple[int, int]:
-    """Lowest and highest epochs a trial may train for.
-
-    A trial trained for one or two epochs of a fifteen-epoch budget cannot win and
-    tells the sampler little; the pruner already stops hopeless trials early.
-    """
-    return max(1, max_epochs // 3), max_epochs
+def baseline_hog(pipeline: Pipeline) -> dict[str, Any]:
+    hog = pipeline.named_steps["hog"]
+    return {"orientations": hog.orientations, "pixels_per_cell": hog.pixels_per_cell}
 
 
-def family_of(pipeline: Pipeline) -> str:
-    """Name the search-space family of a benchmark pipeline.
+# First match wins: a HOG pipeline is an MLP pipeline too.
+FAMILIES: tuple[Family, ...] = (
+    Family("cnn", _is_cnn, suggest_cnn, baseline_cnn),
+    Family(
+        "hog-mlp",
+        _is_hog_mlp,
+        lambda trial, context: suggest_mlp(trial, context) | suggest_hog(trial, context),
+        lambda pipeline: baseline_mlp(pipeline) | baseline_hog(pipeline),
+    ),
+    Family("mlp", _is_mlp, suggest_mlp, baseline_mlp),
+)
 
-    Parameters
-    ----------
-    pipeline : sklearn.pipeline.Pipeline
-        A benchmark pipeline whose final step is ``clf``.
 
-    Returns
-    -------
-    str
-        ``"cnn"``, ``"hog-mlp"`` (a ``hog`` step, then an MLP) or ``"mlp"``.
+def family_of(pipeline: Pipeline) -> Family:
+    """The search-space family of a benchmark pipeline.
 
     Raises
     ------
     UsageError
-        If the classifier has no search space.
+        If no family applies to the pipeline's classifier.
     """
-    from estimators import HOGTransformer, KerasCNNClassifier, KerasMLPClassifier
-
-    classifier = pipeline.steps[-1][1]
-    if isinstance(classifier, KerasCNNClassifier):
-        return "cnn"
-    if isinstance(classifier, KerasMLPClassifier):
-        hog = pipeline.named_steps.get("hog")
-        return "hog-mlp" if isinstance(hog, HOGTransformer) else "mlp"
+    for family in FAMILIES:
+        if family.matches(pipeline):
+            return family
+    names = ", ".join(family.name for family in FAMILIES)
     raise UsageError(
-        f"no search space for a {type(classifier).__name__} pipeline; "
-        f"studies support the families {', '.join(FAMILIES)}."
+        f"no search space for a {type(pipeline[-1]).__name__} pipeline; "
+        f"studies support the families {names}."
     )
+
+
+def space_context(
+    pipeline: Pipeline, *, image_shape: tuple[int, ...], max_epochs: int
+) -> SpaceContext:
+    """The :class:`SpaceContext` of ``pipeline`` on images of ``image_shape``."""
+    block = getattr(pipeline.named_steps.get("hog"), "cells_per_block", 1)
+    # HOGTransformer takes an int or a (rows, cols) pair; the larger side must fit.
+    block = max(block) if isinstance(block, tuple | list) else int(block)
+    return SpaceContext(tuple(image_shape), max_epochs, block)
+
+
+# --- the optimizer, common to every family ----------------------------------------------
+
+
+def suggest_optimizer(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """The optimizer, its settings and the training budget.
+
+    SGD adds momentum and Nesterov, RMSprop adds rho; the others add nothing.
+    """
+    optimizer = suggest(trial, "optimizer", context)
+    params = {
+        "clf__optimizer": optimizer,
+        "clf__optimizer__learning_rate": suggest(trial, "learning_rate", context),
+    }
+    if optimizer == "sgd":
+        params["clf__optimizer__momentum"] = suggest(trial, "momentum", context)
+        params["clf__optimizer__nesterov"] = suggest(trial, "nesterov", context)
+    elif optimizer == "rmsprop":
+        params["clf__optimizer__rho"] = suggest(trial, "rho", context)
+    params["clf__batch_size"] = suggest(trial, "batch_size", context)
+    params["clf__epochs"] = suggest(trial, "epochs", context)
+    return params
+
+
+def baseline_optimizer(pipeline: Pipeline, context: SpaceContext) -> dict[str, Any]:
+    clf = pipeline[-1]
+    optimizer = clf.optimizer if isinstance(clf.optimizer, str) else None
+    settings = clf.get_params()
+    epochs = distribution("epochs", context)
+    return {
+        "optimizer": optimizer,
+        "learning_rate": settings.get(
+            "optimizer__learning_rate", KERAS_LEARNING_RATES.get(optimizer)
+        ),
+        "rho": settings.get("optimizer__rho", 0.9) if optimizer == "rmsprop" else None,
+        "batch_size": clf.batch_size,
+        "epochs": min(max(clf.epochs, epochs.low), epochs.high),
+    }
+
+
+# --- what studies call -------------------------------------------------------------------
 
 
 def suggest_params(
@@ -227,112 +364,28 @@ def suggest_params(
     Returns
     -------
     dict
-        The topology's, HOG's (``hog-mlp`` only) and the optimizer's parameters, for
+        The topology's and the optimizer's parameters, for
         ``pipeline.set_params(**params)``.
     """
-    family = family_of(pipeline)
-    params = search_space_cnn(trial, image_shape) if family == "cnn" else search_space_mlp(trial)
-    if family == "hog-mlp":
-        block = pipeline.named_steps["hog"].cells_per_block
-        # HOGTransformer takes an int or a (rows, cols) pair; the larger side must fit.
-        block = max(block) if isinstance(block, tuple | list) else int(block)
-        params |= search_space_hog(trial, image_shape, cells_per_block=block)
-    return params | search_space_optimizer(trial, max_epochs)
+    context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
+    return family_of(pipeline).suggest(trial, context) | suggest_optimizer(trial, context)
 
 
-# Keras' own defaults, which a benchmark inherits when it names only the optimizer.
-KERAS_LEARNING_RATES = {"adam": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
-
-
-def baseline_params(pipeline: Pipeline, *, max_epochs: int) -> dict[str, Any]:
+def baseline_params(
+    pipeline: Pipeline, *, image_shape: tuple[int, ...], max_epochs: int
+) -> dict[str, Any]:
     """The benchmark's own configuration as Optuna parameters, for a study's first trial.
 
     Starting from the published configuration gives the sampler a known-good point and
     the study a baseline every trial is compared against. Values the space cannot hold
     (9 filters, say, when it offers 8, 16, 32, 64) are left out; Optuna samples those.
-
-    Parameters
-    ----------
-    pipeline : sklearn.pipeline.Pipeline
-        The benchmark's unfitted pipeline.
-    max_epochs : int
-        The epoch budget of one trial; the baseline's epochs are capped to it.
+    The epochs are brought within the study's epoch budget.
 
     Returns
     -------
     dict
         Optuna parameter names -> values, for ``study.enqueue_trial``.
     """
-    family = family_of(pipeline)
-    clf = pipeline.named_steps["clf"]
-    params = _baseline_cnn(clf) if family == "cnn" else _baseline_mlp(clf)
-    if family == "hog-mlp":
-        hog = pipeline.named_steps["hog"]
-        params |= {"orientations": hog.orientations, "pixels_per_cell": hog.pixels_per_cell}
-    params |= _baseline_optimizer(clf, max_epochs)
-    return {name: value for name, value in params.items() if _in_space(name, value)}
-
-
-def _baseline_mlp(clf) -> dict[str, Any]:
-    units = tuple(clf.hidden_layer_sizes)
-    params = {f"units_{k}": size for k, size in enumerate(units, start=1)}
-    return params | {
-        "n_layers": len(units),
-        "dropout": clf.dropout,
-        "activation": clf.activation,
-        "batch_norm": clf.batch_norm,
-    }
-
-
-def _baseline_cnn(clf) -> dict[str, Any]:
-    filters = tuple(clf.filters)
-    kernels = clf.kernel_sizes
-    kernels = tuple(kernels) if isinstance(kernels, tuple | list) else (kernels,) * len(filters)
-    params = {"n_blocks": len(filters), "dropout": clf.dropout}
-    for k, (width, kernel) in enumerate(zip(filters, kernels, strict=True), start=1):
-        params |= {f"filters_{k}": width, f"kernel_{k}": kernel}
-    return params
-
-
-def _baseline_optimizer(clf, max_epochs: int) -> dict[str, Any]:
-    optimizer = clf.optimizer if isinstance(clf.optimizer, str) else None
-    settings = clf.get_params()
-    return {
-        "optimizer": optimizer,
-        "learning_rate": settings.get(
-            "optimizer__learning_rate", KERAS_LEARNING_RATES.get(optimizer)
-        ),
-        "rho": settings.get("optimizer__rho", 0.9) if optimizer == "rmsprop" else None,
-        "batch_size": clf.batch_size,
-        "epochs": min(max(clf.epochs, epoch_range(max_epochs)[0]), max_epochs),
-    }
-
-
-def _in_space(name: str, value: Any) -> bool:
-    """Whether ``value`` is one the space can sample for ``name``."""
-    choices = {
-        "activation": ACTIVATIONS,
-        "batch_norm": (False, True),
-        "optimizer": OPTIMIZERS,
-        "batch_size": BATCH_SIZES,
-        "pixels_per_cell": HOG_CELL_SIZES,
-    }
-    ranges = {
-        "dropout": (0.0, 0.6),
-        "learning_rate": (1e-4, 1e-1),
-        "rho": (0.8, 0.99),
-        "orientations": (4, 14),
-        "dense_units": (32, 512),
-    }
-    if value is None:
-        return False
-    if name.startswith("filters_"):
-        return value in FILTERS
-    if name.startswith("kernel_"):
-        return value in KERNEL_SIZES
-    if name.startswith("units_"):
-        return 16 <= value <= 1024
-    if name in choices:
-        return value in choices[name]
-    low, high = ranges.get(name, (float("-inf"), float("inf")))
-    return low <= value <= high
+    context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
+    params = family_of(pipeline).baseline(pipeline) | baseline_optimizer(pipeline, context)
+    return {name: value for name, value in params.items() if in_space(name, value, context)}

@@ -1,7 +1,7 @@
 """Trials whose worker vanished: failed, retried once, and not counted twice.
 
 On RDB storage Optuna's heartbeat notices a dead worker; the default journal file
-has no heartbeat, so each trial records its worker (``bench.workers``) and a later
+has no heartbeat, so each trial records its process (``bench.processes``) and a later
 invocation on the same host fails the trials whose process is gone.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import optuna
 
-from bench.workers import this_worker, worker_is_gone
+from bench.processes import process_is_gone, this_process
 
 WORKER_ATTR = "worker"
 STALE_ATTR = "stale"
@@ -18,7 +18,7 @@ RETRY_OF_ATTR = "retry_of"
 
 def mark_worker(trial: optuna.Trial) -> None:
     """Record the process running ``trial``, for :func:`fail_stale_trials`."""
-    trial.set_user_attr(WORKER_ATTR, this_worker())
+    trial.set_user_attr(WORKER_ATTR, this_process())
 
 
 def fail_stale_trials(study: optuna.Study) -> list[int]:
@@ -28,7 +28,7 @@ def fail_stale_trials(study: optuna.Study) -> list[int]:
     running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     for trial in running:
         worker = trial.user_attrs.get(WORKER_ATTR, "")
-        if not worker or not worker_is_gone(worker):
+        if not worker or not process_is_gone(worker):
             continue
         if not _fail(study, trial, worker):
             continue  # another process got there first and handles the retry

@@ -1,11 +1,24 @@
-"""Shared test set-up: quiet libraries, and a throwaway MLflow store per test."""
+"""Shared test set-up: quiet libraries, throwaway stores, the real datasets where a
+machine has them, and ``python -m bench`` as a user runs it."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+# The shared folder next to the checkout, as on the development machines.
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 
 @pytest.fixture
@@ -14,3 +27,87 @@ def mlflow_store(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return tmp_path / "mlruns" / "mlflow.db"
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """``$BENCH_DATA_DIR`` if set, else the shared datasets folder (may lack files)."""
+    return Path(os.environ.get("BENCH_DATA_DIR", SHARED_DATASETS))
+
+
+@pytest.fixture(scope="session")
+def mnist_root(data_root) -> Path:
+    """The folder holding ``mnist/``; skips the test where MNIST is not on this machine."""
+    for name in MNIST_FILES:
+        if not any((data_root / "mnist" / f"{name}{suffix}").is_file() for suffix in ("", ".gz")):
+            pytest.skip(f"no MNIST file {name}[.gz] in {data_root / 'mnist'}")
+    return data_root
+
+
+def bench_environment(**extra: str) -> dict[str, str]:
+    """The environment of a ``python -m bench`` child: this one, with its store local."""
+    env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
+    # Without MLFLOW_TRACKING_URI the child's store lands in its working folder.
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
+
+
+@pytest.fixture(scope="session")
+def bench_command():
+    """``bench_command(*args, cwd=..., timeout=600, **env)``: run ``python -m bench``
+    in a fresh process, as a user would, and return the completed process."""
+
+    def run(*args: str, cwd, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bench", *args],
+            cwd=cwd,
+            env=bench_environment(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def child_environment():
+    """``child_environment(**extra)``: the environment for a ``python -m bench`` child
+    started by the test itself (``subprocess.Popen``)."""
+    return bench_environment
+
+
+@pytest.fixture(scope="session")
+def stored_trials():
+    """``stored_trials(cwd, study_name="digits-mlp")``: the trials of a study in
+    ``cwd/mlruns/optuna.journal``, or [] before it exists."""
+
+    def read(cwd: Path, study_name: str = "digits-mlp"):
+        import optuna
+
+        from studies.storage import open_storage
+
+        journal = cwd / "mlruns" / "optuna.journal"
+        if not journal.exists():
+            return []
+        try:
+            study = optuna.load_study(study_name=study_name, storage=open_storage(str(journal)))
+        except KeyError:  # the study is not created yet
+            return []
+        return study.get_trials(deepcopy=False)
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def study_runs():
+    """``study_runs(cwd, experiment="digits-mlp study")``: (client, runs) of an
+    experiment in ``cwd/mlruns/mlflow.db``."""
+
+    def read(cwd: Path, experiment: str = "digits-mlp study"):
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+        found = client.get_experiment_by_name(experiment)
+        return client, client.search_runs([found.experiment_id], max_results=1000)
+
+    return read

@@ -64,16 +64,16 @@ def _trials_per_second(jobs: int, trials: int, folder: Path) -> float:
 def _study_of_identical_trials(trials: int, folder: Path):
     import optuna
 
-    from bench.registry import get_benchmark
-    from bench.study import open_storage
+    from bench.benchmarks import get_benchmark
     from studies.spaces import baseline_params
+    from studies.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(str(folder / "mlruns" / "optuna.journal"))
     study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
     pipeline = get_benchmark(BENCHMARK).build(pixel_max=255.0, seed=0)
     for _ in range(trials):
-        study.enqueue_trial(baseline_params(pipeline, max_epochs=EPOCHS))
+        study.enqueue_trial(baseline_params(pipeline, image_shape=(28, 28), max_epochs=EPOCHS))
     return study
 
 

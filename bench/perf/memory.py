@@ -3,7 +3,7 @@
 Each trial builds, compiles and traces a new Keras model. Whatever a finished trial
 leaves reachable (its Keras session, its traced training step) stays for the rest of
 the study, so a long study grows until it is killed. The trials run through
-:func:`bench.study.run_study`, as ``bench study`` runs them, with a throw-away MLflow
+:func:`studies.search.run_study`, as ``bench study`` runs them, with a throw-away MLflow
 store and Optuna journal. An Optuna callback samples, after each trial, the process's
 resident memory (RSS), whether Keras' session was cleared, and how many traced
 TensorFlow graphs are still alive.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bench.perf import Figure, scratch_tracking_store
 
@@ -162,7 +161,7 @@ def run_trials(trials: int, *, max_epochs: int = MAX_EPOCHS, seed: int = 0) -> T
     """
     import optuna
 
-    from bench.study import run_study
+    from studies.search import StudySettings, run_study
 
     samples = TrialSamples()
     verbosity = optuna.logging.get_verbosity()
@@ -170,37 +169,23 @@ def run_trials(trials: int, *, max_epochs: int = MAX_EPOCHS, seed: int = 0) -> T
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         with scratch_tracking_store("bench-perf-memory-") as folder:
-            run_study(
-                BENCHMARK,
+            settings = StudySettings(
                 trials=trials,
                 storage=str(folder / "optuna.journal"),
                 seed=seed,
                 max_epochs=max_epochs,
-                trial_callbacks=[samples],
             )
+            run_study(BENCHMARK, settings, trial_callbacks=[samples])
     finally:
         optuna.logging.set_verbosity(verbosity)
     return samples
 
 
 def rss_mb() -> float:
-    """This process's resident memory now, in MB (10**6 bytes).
+    """This process's resident memory now, in MB (10**6 bytes)."""
+    import psutil
 
-    Raises
-    ------
-    RuntimeError
-        Where ``/proc/self/status`` does not exist (not Linux): ``resource`` only
-        gives the peak, which never falls and so cannot show memory being returned.
-    """
-    try:
-        status = Path("/proc/self/status").read_text()
-    except FileNotFoundError:
-        raise RuntimeError("bench perf memory reads /proc/self/status: Linux only") from None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            kilobytes = int(line.split()[1])  # the kernel's "kB" is KiB
-            return kilobytes * 1024 / 1e6
-    raise RuntimeError("no VmRSS line in /proc/self/status")
+    return psutil.Process().memory_info().rss / 1e6
 
 
 def count_traced_graphs() -> int:

@@ -96,8 +96,8 @@ FIT_AND_REPORT = textwrap.dedent(
     from tensorflow.python.framework.config import is_op_determinism_enabled
 
     from bench.data import load_dataset
-    from bench.registry import get_benchmark
-    from bench.runner import fit_pipeline
+    from bench.benchmarks import get_benchmark
+    from bench.training import fit_pipeline
 
     print("before", is_op_determinism_enabled())
     dataset = load_dataset("digits")

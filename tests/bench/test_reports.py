@@ -8,9 +8,9 @@ from sklearn.metrics import f1_score
 
 from bench.reports import (
     classification_report_text,
-    confusion_matrix_png,
+    confusion_matrix_figure,
     confusion_matrix_table,
-    learning_curves_png,
+    learning_curves_figure,
     model_summary_text,
     model_weight_counts,
     most_confused_pairs,
@@ -39,8 +39,11 @@ FASHION_NAMES = [
 ]
 
 
-def decode_png(data):
-    assert isinstance(data, bytes)
+def rendered(figure):
+    """The figure as the PNG that MLflow's log_figure saves (Figure.savefig), decoded."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    data = buffer.getvalue()
     assert data.startswith(PNG_SIGNATURE)
     return imread(io.BytesIO(data), format="png")
 
@@ -144,13 +147,13 @@ def test_most_confused_pairs_respects_top_and_skips_correct_predictions():
 
 
 @pytest.mark.parametrize("normalize", [False, True])
-def test_confusion_matrix_png_is_a_png_of_about_7_by_6_inches(normalize):
+def test_confusion_matrix_figure_is_a_png_of_about_7_by_6_inches(normalize):
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 10, 300)
     y_pred = np.where(rng.random(300) < 0.7, y_true, rng.integers(0, 10, 300))
 
-    image = decode_png(
-        confusion_matrix_png(
+    image = rendered(
+        confusion_matrix_figure(
             y_true, y_pred, FASHION_NAMES, title="fashion test", normalize=normalize
         )
     )
@@ -161,10 +164,20 @@ def test_confusion_matrix_png_is_a_png_of_about_7_by_6_inches(normalize):
     assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 20
 
 
-def test_confusion_matrix_png_handles_a_class_absent_from_y_true():
-    image = decode_png(confusion_matrix_png(Y_TRUE, Y_PRED, NAMES, normalize=True))
+def test_confusion_matrix_figure_handles_a_class_absent_from_y_true():
+    figure = confusion_matrix_figure(Y_TRUE, Y_PRED, NAMES, normalize=True)
+    image = rendered(figure)
 
     assert not np.isnan(image).any()
+    # The absent class's row reads 0.00 in every cell, not nan.
+    texts = [text.get_text() for text in figure.axes[0].texts]
+    assert "nan" not in texts and texts[-4:] == ["0.00"] * 4
+
+
+def test_confusion_matrix_figure_counts_every_cell():
+    figure = confusion_matrix_figure(Y_TRUE, Y_PRED, NAMES)
+    texts = [text.get_text() for text in figure.axes[0].texts]
+    assert texts == ["1", "1", "0", "0", "0", "2", "0", "0", "1", "0", "1", "0"] + ["0"] * 4
 
 
 HISTORY = {
@@ -184,25 +197,25 @@ HISTORY = {
     ],
     ids=["with-validation", "without-validation", "single-epoch"],
 )
-def test_learning_curves_png_two_panels_side_by_side(history):
-    image = decode_png(learning_curves_png(history, title="run"))
+def test_learning_curves_figure_two_panels_side_by_side(history):
+    image = rendered(learning_curves_figure(history, title="run"))
 
     height, width = image.shape[:2]
     assert width > height  # panels side by side, not stacked
 
 
-def test_learning_curves_png_adds_a_panel_per_extra_metric():
-    two = decode_png(learning_curves_png(HISTORY))
-    three = decode_png(
-        learning_curves_png({**HISTORY, "auc": [0.6, 0.7, 0.8], "val_auc": [0.5, 0.6, 0.7]})
+def test_learning_curves_figure_adds_a_panel_per_extra_metric():
+    two = rendered(learning_curves_figure(HISTORY))
+    three = rendered(
+        learning_curves_figure({**HISTORY, "auc": [0.6, 0.7, 0.8], "val_auc": [0.5, 0.6, 0.7]})
     )
 
     assert three.shape[1] > two.shape[1]
 
 
-def test_learning_curves_png_rejects_an_empty_history():
+def test_learning_curves_figure_rejects_an_empty_history():
     with pytest.raises(ValueError, match="no values"):
-        learning_curves_png({})
+        learning_curves_figure({})
 
 
 @pytest.fixture

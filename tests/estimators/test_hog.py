@@ -16,7 +16,6 @@ from sklearn.pipeline import make_pipeline
 from bench.data import read_idx
 from bench.perf.hog import MEMORY_TARGET, SETTINGS, peak_extra_memory
 from estimators.hog import BLOCK_NORMS, HOGTransformer, _bin_edges, _orientation_bins
-from tests.datasets import data_root
 
 TOLERANCE = 1e-6
 MIB = 2**20
@@ -385,13 +384,10 @@ def test_importing_hog_does_not_load_keras():
 
 
 @pytest.fixture(scope="module")
-def mnist_test_images():
+def mnist_test_images(mnist_root):
     """The first 3,000 MNIST test images, raw uint8, as the benchmarks pass them."""
-    data_dir = data_root() / "mnist"
-    path = data_dir / "t10k-images-idx3-ubyte.gz"
-    if not path.is_file():
-        pytest.skip(f"no MNIST test images at {path}")
-    return read_idx(path)[:3000]
+    plain = mnist_root / "mnist" / "t10k-images-idx3-ubyte"
+    return read_idx(plain if plain.is_file() else plain.with_suffix(".gz"))[:3000]
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.label)

@@ -78,6 +78,8 @@ def expected_failures(estimator):
     return failures
 
 
+# Each check trains real networks: seconds apiece, so they run in the full suite only.
+@pytest.mark.slow
 @parametrize_with_checks(
     [
         KerasMLPClassifier((16,), epochs=40, batch_size=32, random_state=0),
@@ -89,6 +91,7 @@ def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
 
+@pytest.mark.slow
 def test_class_weight_check_with_a_longer_budget():
     model = KerasMLPClassifier((16,), epochs=100, batch_size=32, random_state=0)
     check_class_weight_classifiers("KerasMLPClassifier", model)

@@ -1,7 +1,4 @@
-"""The study feature cache: keys, bound, clearing, threads, and a real HOG study."""
-
-import threading
-import time
+"""The study feature cache: keys, bound, clearing, and a real HOG study."""
 
 import numpy as np
 import optuna
@@ -10,13 +7,11 @@ from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from bench.benchmarks import hog_mlp_pipeline
+from bench.benchmarks import Benchmark
+from bench.benchmarks.pipelines import hog_mlp_pipeline
 from bench.data import load_digits
 from bench.data.dataset import dataset_digest
 from bench.errors import UsageError
-from bench.registry import _BENCHMARKS as REGISTERED
-from bench.registry import Benchmark, get_benchmark
-from bench.study import open_storage, run_study
 from estimators import HOGTransformer, PixelScaler
 from studies.feature_cache import (
     CachedFeatures,
@@ -26,6 +21,8 @@ from studies.feature_cache import (
     with_cached_features,
 )
 from studies.objective import search_split
+from studies.search import StudySettings, run_study
+from studies.storage import open_storage
 
 DIGITS_HOG = {"orientations": 6, "pixels_per_cell": 4, "cells_per_block": 1}
 
@@ -144,51 +141,6 @@ def test_clear_empties_the_cache(split):
     assert cache.misses == 2
 
 
-def test_two_threads_asking_for_one_missing_key_compute_it_once():
-    cache = FeatureCache(max_bytes=2**20)
-    computing = threading.Event()
-    computed = []
-
-    def slow_compute():
-        computed.append(threading.get_ident())
-        computing.set()
-        time.sleep(0.3)  # the second thread asks while this one computes
-        return filled(10)
-
-    results = [None, None]
-
-    def ask(slot):
-        results[slot] = cache.get("key", slow_compute)
-
-    first = threading.Thread(target=ask, args=(0,))
-    first.start()
-    assert computing.wait(timeout=10)
-    second = threading.Thread(target=ask, args=(1,))
-    second.start()
-    first.join()
-    second.join()
-    assert len(computed) == 1
-    assert results[0] is results[1]
-    assert (cache.hits, cache.misses) == (1, 1)
-
-
-def test_threads_share_real_hog_features(split, counting_hog):
-    cache = FeatureCache(max_bytes=2**26)
-    results = []
-    threads = [
-        threading.Thread(
-            target=lambda: results.append(features(trial_pipeline(split, cache), split.X_train))
-        )
-        for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert counting_hog.transforms == 1
-    assert all(result is results[0] for result in results)
-
-
 def test_only_leading_stateless_steps_are_wrapped():
     cache = FeatureCache(max_bytes=2**20)
     inputs = {}
@@ -242,8 +194,7 @@ def test_cached_features_step_outside_a_study_is_plain_hog(split):
 
 
 @pytest.mark.slow
-def test_a_hog_study_computes_features_once_per_setting(mlflow_store, monkeypatch):
-    get_benchmark("digits-mlp")  # load the declarations before adding one beside them
+def test_a_hog_study_computes_features_once_per_setting(mlflow_store):
     benchmark = Benchmark(
         name="digits-hog-mlp-test",
         dataset="digits",
@@ -253,20 +204,14 @@ def test_a_hog_study_computes_features_once_per_setting(mlflow_store, monkeypatc
         epochs=2,
         batch_size=64,
     )
-    monkeypatch.setitem(REGISTERED, benchmark.name, benchmark)
     study = optuna.create_study(study_name=benchmark.name, storage=open_storage(None))
     for _ in range(3):
         # Only the HOG setting is fixed; the network and optimizer are sampled.
         study.enqueue_trial({"orientations": 6, "pixels_per_cell": 4}, skip_if_exists=False)
-    report = run_study(
-        benchmark.name,
-        trials=3,
-        pruner="none",
-        sampler="random",
-        max_epochs=1,
-        seed=0,
-        train_size=300,
+    settings = StudySettings(
+        trials=3, pruner="none", sampler="random", max_epochs=1, seed=0, train_size=300
     )
+    report = run_study(benchmark, settings)
     states = [trial.state for trial in report.study.trials]
     assert states == [optuna.trial.TrialState.COMPLETE] * 3
     metrics = MlflowClient(report.tracking_uri).get_run(report.parent_run_id).data.metrics

@@ -7,16 +7,20 @@ import pytest
 from optuna.trial import FixedTrial
 from sklearn.datasets import load_digits
 
+from bench.benchmarks import get_benchmark
 from bench.errors import UsageError
-from bench.registry import get_benchmark
 from studies.spaces import (
+    DISTRIBUTIONS,
     KERAS_LEARNING_RATES,
+    SpaceContext,
     baseline_params,
+    distribution,
     family_of,
-    search_space_cnn,
-    search_space_hog,
-    search_space_mlp,
-    search_space_optimizer,
+    in_space,
+    suggest_cnn,
+    suggest_hog,
+    suggest_mlp,
+    suggest_optimizer,
     suggest_params,
 )
 
@@ -32,16 +36,25 @@ BENCHMARKS = {
 MAX_EPOCHS = 7
 
 
-def sampled_trials(n_trials, space, seed=0):
-    """(trial.params, returned dict) of ``n_trials`` trials of a random-sampler study."""
+def context(shape=MNIST, block=1):
+    return SpaceContext(shape, MAX_EPOCHS, block)
+
+
+def sampled_trials_with_distributions(n_trials, space, seed=0):
+    """(params, returned dict, distributions) of ``n_trials`` random-sampler trials."""
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     sampled = []
     for _ in range(n_trials):
         trial = study.ask()
         params = space(trial)
         study.tell(trial, 0.0)
-        sampled.append((trial.params, params))
+        sampled.append((trial.params, params, trial.distributions))
     return sampled
+
+
+def sampled_trials(n_trials, space, seed=0):
+    """(trial.params, returned dict) of ``n_trials`` trials of a random-sampler study."""
+    return [(p, r) for p, r, _ in sampled_trials_with_distributions(n_trials, space, seed)]
 
 
 def tiny_images(shape, pixel_max):
@@ -70,7 +83,7 @@ def test_mlp_maps_layers_to_hidden_layer_sizes():
             "batch_norm": True,
         }
     )
-    assert search_space_mlp(trial) == {
+    assert suggest_mlp(trial, context()) == {
         "clf__hidden_layer_sizes": (300, 30),
         "clf__dropout": 0.4,
         "clf__activation": "scaled_tanh",
@@ -90,7 +103,7 @@ def test_cnn_maps_blocks_to_per_block_tuples():
             "dropout": 0.25,
         }
     )
-    assert search_space_cnn(trial, MNIST) == {
+    assert suggest_cnn(trial, context()) == {
         "clf__filters": (16, 64),
         "clf__kernel_sizes": (5, 3),
         "clf__dense_layers": (100,),
@@ -100,7 +113,7 @@ def test_cnn_maps_blocks_to_per_block_tuples():
 
 def test_hog_maps_orientations_and_cell_size():
     trial = FixedTrial({"orientations": 9, "pixels_per_cell": 7})
-    assert search_space_hog(trial, MNIST) == {
+    assert suggest_hog(trial, context()) == {
         "hog__orientations": 9,
         "hog__pixels_per_cell": 7,
     }
@@ -119,7 +132,7 @@ def test_hog_maps_orientations_and_cell_size():
 )
 def test_optimizer_returns_only_its_own_settings(fixed, extra):
     trial = FixedTrial({**fixed, "learning_rate": 3e-3, "batch_size": 64, "epochs": 5})
-    assert search_space_optimizer(trial, max_epochs=MAX_EPOCHS) == {
+    assert suggest_optimizer(trial, context()) == {
         "clf__optimizer": fixed["optimizer"],
         "clf__optimizer__learning_rate": 3e-3,
         **extra,
@@ -134,7 +147,7 @@ def test_optimizer_returns_only_its_own_settings(fixed, extra):
     + [("mnist-mlp-512", "mlp"), ("fashion-cnn", "cnn")],
 )
 def test_family_of_benchmark_pipelines(name, family):
-    assert family_of(get_benchmark(name).build(pixel_max=255.0, seed=0)) == family
+    assert family_of(get_benchmark(name).build(pixel_max=255.0, seed=0)).name == family
 
 
 def test_family_of_rejects_a_classifier_without_space():
@@ -151,21 +164,46 @@ def test_family_of_rejects_a_classifier_without_space():
 def test_hog_cell_sizes_are_those_that_fit_the_image():
     def choices(shape, block=1):
         trial = optuna.create_study().ask()
-        search_space_hog(trial, shape, cells_per_block=block)
+        suggest_hog(trial, context(shape, block))
         return trial.distributions["pixels_per_cell"].choices
 
-    assert choices(MNIST) == (4, 7, 8, 10)
+    assert choices(MNIST) == DISTRIBUTIONS["pixels_per_cell"].choices == (4, 7, 8, 10)
     assert choices(DIGITS) == (4, 7, 8)  # a 7-pixel cell leaves a 1-pixel border
     assert choices(DIGITS, block=2) == (4,)
     with pytest.raises(UsageError, match="cells_per_block"):
-        search_space_hog(FixedTrial({"orientations": 8}), (3, 3))
+        suggest_hog(FixedTrial({"orientations": 8}), context((3, 3)))
 
 
 @pytest.mark.parametrize(("shape", "most"), [(MNIST, 3), (DIGITS, 3), ((4, 4), 2), ((3, 3), 1)])
 def test_cnn_blocks_never_pool_the_image_away(shape, most):
     trial = optuna.create_study().ask()
-    search_space_cnn(trial, shape)
+    suggest_cnn(trial, context(shape))
     assert trial.distributions["n_blocks"].high == most
+
+
+def test_sampling_reads_the_table():
+    # What a trial records as its distributions is the table's, narrowed only where the
+    # benchmark says so: one declaration, read by sampling and by the baseline check.
+    pipeline = get_benchmark("mnist-hog-mlp").build(pixel_max=255.0, seed=0)
+    for params, _, distributions in sampled_trials_with_distributions(
+        30, lambda t: suggest_params(t, pipeline, image_shape=MNIST, max_epochs=MAX_EPOCHS)
+    ):
+        for name, found in distributions.items():
+            assert found == distribution(name, context())
+            assert in_space(name, params[name], context())
+
+
+def test_epochs_are_narrowed_to_the_budget():
+    epochs = distribution("epochs", context())
+    assert (epochs.low, epochs.high) == (MAX_EPOCHS // 3, MAX_EPOCHS)
+
+
+def test_in_space_follows_the_table():
+    assert in_space("units_3", DISTRIBUTIONS["units"].high, context())
+    assert not in_space("units_3", DISTRIBUTIONS["units"].high + 1, context())
+    assert not in_space("filters_1", 9, context())
+    assert in_space("filters_1", DISTRIBUTIONS["filters"].choices[0], context())
+    assert not in_space("learning_rate", None, context())
 
 
 # --- random studies: ranges and conditionals ---------------------------------------
@@ -183,11 +221,12 @@ def test_sampled_values_are_in_range_and_conditionals_apply(name):
         pipeline.set_params(**params)  # every key names a real parameter
         optimizer = params["clf__optimizer"]
         seen_optimizers.add(optimizer)
-        assert optimizer in ("adam", "rmsprop", "sgd")
-        assert 1e-4 <= params["clf__optimizer__learning_rate"] <= 1e-1
-        assert params["clf__batch_size"] in (32, 64, 128, 256, 512)
-        assert MAX_EPOCHS // 3 <= params["clf__epochs"] <= MAX_EPOCHS
-        assert 0.0 <= params["clf__dropout"] <= 0.6
+        for name, value in trial_params.items():  # the ranges are the table's
+            assert in_space(name, value, context(shape)), (name, value)
+        assert params["clf__optimizer__learning_rate"] == trial_params["learning_rate"]
+        assert params["clf__batch_size"] == trial_params["batch_size"]
+        assert params["clf__epochs"] == trial_params["epochs"]
+        assert params["clf__dropout"] == trial_params["dropout"]
         is_sgd = optimizer == "sgd"
         assert ("momentum" in trial_params) is is_sgd
         assert ("nesterov" in trial_params) is is_sgd
@@ -196,43 +235,40 @@ def test_sampled_values_are_in_range_and_conditionals_apply(name):
         assert ("rho" in trial_params) is (optimizer == "rmsprop")
         assert ("clf__optimizer__rho" in params) is (optimizer == "rmsprop")
         if is_sgd:
-            assert 0.0 <= params["clf__optimizer__momentum"] <= 0.99
+            assert params["clf__optimizer__momentum"] == trial_params["momentum"]
         if optimizer == "rmsprop":
-            assert 0.8 <= params["clf__optimizer__rho"] <= 0.99
+            assert params["clf__optimizer__rho"] == trial_params["rho"]
         assert any(key.startswith("hog__") for key in params) is (family == "hog-mlp")
         if family == "hog-mlp":
-            assert 4 <= params["hog__orientations"] <= 14
-            assert params["hog__pixels_per_cell"] in (4, 7, 8, 10)
+            assert params["hog__orientations"] == trial_params["orientations"]
+            assert params["hog__pixels_per_cell"] == trial_params["pixels_per_cell"]
         if family == "cnn":
             check_cnn(trial_params, params)
         else:
             check_mlp(trial_params, params)
-    assert seen_optimizers == {"adam", "rmsprop", "sgd"}
+    assert seen_optimizers == set(DISTRIBUTIONS["optimizer"].choices)
 
 
 def check_mlp(trial_params, params):
     sizes = params["clf__hidden_layer_sizes"]
     assert isinstance(sizes, tuple)
     assert len(sizes) == trial_params["n_layers"]
-    assert 1 <= len(sizes) <= 4
-    assert all(16 <= units <= 1024 for units in sizes)
-    for k in range(1, 5):
+    assert sizes == tuple(trial_params[f"units_{k}"] for k in range(1, len(sizes) + 1))
+    for k in range(1, DISTRIBUTIONS["n_layers"].high + 1):
         assert (f"units_{k}" in trial_params) is (k <= len(sizes))
-    assert params["clf__activation"] in ("relu", "tanh", "sigmoid", "scaled_tanh")
-    assert params["clf__batch_norm"] in (True, False)
+    assert params["clf__activation"] == trial_params["activation"]
+    assert params["clf__batch_norm"] == trial_params["batch_norm"]
 
 
 def check_cnn(trial_params, params):
     filters, kernels = params["clf__filters"], params["clf__kernel_sizes"]
     assert len(filters) == len(kernels) == trial_params["n_blocks"]
-    assert 1 <= len(filters) <= 3
-    assert set(filters) <= {8, 16, 32, 64}
-    assert set(kernels) <= {3, 5}
-    for k in range(1, 4):
+    assert filters == tuple(trial_params[f"filters_{k}"] for k in range(1, len(filters) + 1))
+    assert kernels == tuple(trial_params[f"kernel_{k}"] for k in range(1, len(kernels) + 1))
+    for k in range(1, DISTRIBUTIONS["n_blocks"].high + 1):
         assert (f"filters_{k}" in trial_params) is (k <= len(filters))
         assert (f"kernel_{k}" in trial_params) is (k <= len(filters))
-    (dense,) = params["clf__dense_layers"]
-    assert 32 <= dense <= 512
+    assert params["clf__dense_layers"] == (trial_params["dense_units"],)
 
 
 # --- the sampled networks build -----------------------------------------------------
@@ -304,7 +340,7 @@ def test_deepest_cnn_fits_8x8_images():
         }
     )
     pipeline = get_benchmark("mnist-cnn").build(pixel_max=16.0, seed=0)
-    pipeline.set_params(**search_space_cnn(trial, DIGITS))
+    pipeline.set_params(**suggest_cnn(trial, context(DIGITS)))
     X, y = tiny_images(DIGITS, 16.0)
     classifier = pipeline[-1]
     classifier.initialize(pipeline[:-1].fit_transform(X, y), y)
@@ -320,7 +356,7 @@ def test_baseline_reproduces_the_benchmark_configuration(name):
     # published: the study's trial 0 is then the default it is compared against.
     pipeline = get_benchmark(name).build(pixel_max=255.0, seed=0)
     shape = BENCHMARKS[name][1]
-    baseline = baseline_params(pipeline, max_epochs=30)
+    baseline = baseline_params(pipeline, image_shape=shape, max_epochs=30)
     params = suggest_params(FixedTrial(baseline), pipeline, image_shape=shape, max_epochs=30)
     published = pipeline.get_params()
     shared = {key: value for key, value in params.items() if key in published}
@@ -330,7 +366,7 @@ def test_baseline_reproduces_the_benchmark_configuration(name):
 
 def test_mnist_mlp_baseline_is_the_seed_network():
     pipeline = get_benchmark("mnist-mlp").build(pixel_max=255.0, seed=0)
-    assert baseline_params(pipeline, max_epochs=5) == {
+    assert baseline_params(pipeline, image_shape=MNIST, max_epochs=5) == {
         "n_layers": 2,
         "units_1": 300,
         "units_2": 30,
@@ -357,7 +393,7 @@ def test_baseline_learning_rates_are_keras_defaults(optimizer):
 
 def test_cnn_baseline_leaves_out_values_outside_the_space():
     pipeline = get_benchmark("mnist-cnn").build(pixel_max=255.0, seed=0)
-    baseline = baseline_params(pipeline, max_epochs=10)
+    baseline = baseline_params(pipeline, image_shape=MNIST, max_epochs=10)
     # The seed CNN has 9 filters in two blocks; the space offers 8, 16, 32, 64.
     assert "filters_1" not in baseline and "filters_2" not in baseline
     assert baseline["filters_3"] == 16

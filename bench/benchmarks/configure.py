@@ -1,0 +1,86 @@
+"""A benchmark's pipeline with ``--set`` overrides applied, checked before any data.
+
+The network is built (not trained) on blank images of the dataset's shape, so a
+value the estimators reject or a topology that cannot be built fails at once, in the
+estimators' own words, and the weights can be counted without loading the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from bench.benchmarks.overrides import resolve_overrides
+from bench.benchmarks.registry import Benchmark
+from bench.data.catalog import IDX_CATALOG
+from bench.errors import UsageError
+
+
+def configured_pipeline(
+    benchmark: Benchmark,
+    *,
+    pixel_max: float,
+    seed: int,
+    epochs: int | None,
+    assignments: Iterable[str] = (),
+) -> tuple[Pipeline, dict[str, Any]]:
+    """The benchmark's pipeline with ``--set`` overrides applied and checked.
+
+    Returns
+    -------
+    pipeline : Pipeline
+        Unfitted.
+    overrides : dict
+        Full parameter names -> values, as set on ``pipeline``.
+
+    Raises
+    ------
+    UsageError
+        For an unknown or ambiguous name, or a value of the wrong type.
+    """
+    pipeline = benchmark.build(pixel_max=pixel_max, seed=seed, epochs=epochs)
+    overrides = resolve_overrides(pipeline, assignments)
+    pipeline.set_params(**overrides)
+    return pipeline, overrides
+
+
+def check_buildable(pipeline: Pipeline, benchmark: Benchmark) -> None:
+    """Build the configured network on blank images, before any data is loaded.
+
+    Raises
+    ------
+    UsageError
+        If a value the estimators reject (an unknown activation or schedule, a
+        topology that shrinks the image to nothing) was set; the message is theirs.
+    """
+    try:
+        _built_on_blank_images(clone(pipeline), benchmark)
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+
+
+def count_weights(benchmark: Benchmark) -> int:
+    """Weights of the benchmark's network, built (not trained) on blank images."""
+    pipeline = benchmark.build(pixel_max=255.0, seed=0)
+    return _built_on_blank_images(pipeline, benchmark).count_weights()
+
+
+def _built_on_blank_images(pipeline: Pipeline, benchmark: Benchmark):
+    shape, n_classes = dataset_geometry(benchmark.dataset)
+    X = np.zeros((n_classes, *shape), dtype=np.uint8)
+    X[:, 0, 0] = np.arange(n_classes)  # HOG needs some gradient to be defined
+    y = np.arange(n_classes)
+    features = pipeline[:-1].fit_transform(X, y)
+    return pipeline[-1].initialize(features, y)
+
+
+def dataset_geometry(name: str) -> tuple[tuple[int, int], int]:
+    """Image shape and number of classes of a dataset, without loading it."""
+    if name in IDX_CATALOG:
+        entry = IDX_CATALOG[name]
+        return tuple(entry.image_shape), len(entry.class_names)
+    return (8, 8), 10  # scikit-learn's digits

@@ -1,0 +1,88 @@
+"""The benchmark registry: one small declaration per benchmark, found by name.
+
+A leaf module: it never imports the declarations. ``bench.benchmarks`` (the
+package) imports them once, so that looking a name up finds every benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from bench.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A named experiment: a dataset and a pipeline with its default settings.
+
+    Parameters
+    ----------
+    name : str
+        What users type, e.g. ``"mnist-cnn"``.
+    dataset : str
+        Name understood by :func:`bench.data.load_dataset`.
+    summary : str
+        One line for ``bench list``.
+    pipeline : callable
+        Pure factory ``pipeline(pixel_max=..., **params) -> Pipeline`` (unfitted).
+    params : mapping
+        Keyword arguments for ``pipeline``: topology and optimizer settings.
+    epochs, batch_size : int
+        Training budget.
+    validation_split : float
+        Share of the training data held out for validation; the test set is only used
+        for the final scores.
+    """
+
+    name: str
+    dataset: str
+    summary: str
+    pipeline: Callable[..., Pipeline]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    epochs: int = 10
+    batch_size: int = 128
+    validation_split: float = 0.1
+
+    def build(self, *, pixel_max: float, seed: int | None, epochs: int | None = None) -> Pipeline:
+        """Return the unfitted pipeline with this benchmark's defaults."""
+        return self.pipeline(
+            pixel_max=pixel_max,
+            epochs=self.epochs if epochs is None else epochs,
+            batch_size=self.batch_size,
+            validation_split=self.validation_split,
+            random_state=seed,
+            **self.params,
+        )
+
+
+_BENCHMARKS: dict[str, Benchmark] = {}
+
+
+def register(benchmark: Benchmark) -> Benchmark:
+    """Add ``benchmark`` to the registry; names must be unique."""
+    if benchmark.name in _BENCHMARKS:
+        raise ValueError(f"benchmark {benchmark.name!r} is already registered")
+    _BENCHMARKS[benchmark.name] = benchmark
+    return benchmark
+
+
+def benchmark_names() -> list[str]:
+    """Registered benchmark names, sorted."""
+    return sorted(_BENCHMARKS)
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """Look a benchmark up by name.
+
+    Raises
+    ------
+    UsageError
+        If no benchmark has that name; the message lists the valid ones.
+    """
+    if name not in _BENCHMARKS:
+        raise UsageError(f"unknown benchmark '{name}'; valid: {', '.join(benchmark_names())}")
+    return _BENCHMARKS[name]

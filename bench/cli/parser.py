@@ -1,0 +1,120 @@
+"""The command line's arguments. Imports nothing heavy, so ``--help`` is instant."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.errors import UsageError
+from bench.perf import CHECK_NAMES
+from studies.options import PRUNERS, SAMPLERS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line and exit code 2."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type for seeds: whole numbers from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 4294967295, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``bench`` parser with its sub-commands."""
+    parser = _Parser(prog="bench", description="Neural-network benchmarks with MLflow tracking.")
+    parser.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    listing = commands.add_parser("list", help="list the benchmarks")
+    listing.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="a text table, or the Markdown table the README shows",
+    )
+    _add_run_parser(commands)
+    _add_study_parser(commands)
+    _add_perf_parser(commands)
+    return parser
+
+
+def _add_run_parser(commands) -> None:
+    run = commands.add_parser("run", help="train a benchmark and log it to MLflow")
+    run.add_argument("name", help="benchmark name (see 'bench list')")
+    run.add_argument("--epochs", type=positive_int, help="override the benchmark's epochs")
+    run.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    run.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="override a pipeline parameter, e.g. --set dropout=0.3 "
+        "--set optimizer__learning_rate=1e-3 (repeatable)",
+    )
+    run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
+    run.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+
+
+def _add_study_parser(commands) -> None:
+    study = commands.add_parser("study", help="search topology and optimizer with Optuna")
+    study.add_argument("name", help="benchmark name (see 'bench list')")
+    study.add_argument("--trials", type=positive_int, required=True, help="total trials wanted")
+    study.add_argument("--timeout", type=positive_int, help="stop starting trials after S s")
+    study.add_argument("--study-name", help="Optuna study (default: the benchmark name)")
+    study.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")
+    study.add_argument("--sampler", choices=SAMPLERS, default="tpe")
+    study.add_argument("--pruner", choices=PRUNERS, default="median")
+    study.add_argument("--jobs", type=positive_int, default=1, help="trials run at once")
+    study.add_argument(
+        "--objectives", default="accuracy", help="'accuracy' or 'accuracy,weights' (Pareto)"
+    )
+    study.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    study.add_argument(
+        "--max-epochs", type=positive_int, default=15, help="epoch budget per trial (default 15)"
+    )
+    study.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=None,
+        help="training images per trial (default: the whole training split, which is "
+        "the training set less its 10%% validation split)",
+    )
+    study.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="do not refit the best configuration and score it on the test set",
+    )
+    study.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+    # How `--jobs K` starts its K-1 worker processes; not for users.
+    study.add_argument("--worker-index", type=positive_int, help=argparse.SUPPRESS)
+    study.add_argument("--worker-of", help=argparse.SUPPRESS)
+
+
+def _add_perf_parser(commands) -> None:
+    perf = commands.add_parser(
+        "perf", help="measure the performance figures, each as a side-by-side ratio"
+    )
+    perf.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"checks (default: all): {', '.join(CHECK_NAMES)}"
+    )
+    perf.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures")
+    perf.add_argument("--verbose", action="store_true", help="show the libraries' own logs")

@@ -1,0 +1,165 @@
+"""An MLflow run's life: opened with its tags, written to by id, always closed.
+
+A run is closed FINISHED, FAILED (with the error in its ``error`` tag and
+``error.txt``) or KILLED (Ctrl-C, SIGTERM) whatever happens; a run left RUNNING by a
+killed process is closed by the next invocation on the same host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import mlflow
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
+
+from bench.errors import TrackingError
+from bench.processes import process_is_gone, this_process
+from bench.tracking.store import experiment_id, open_client
+
+WORKER_TAG = "bench.worker"  # host:pid:start of the process that opened the run
+
+
+class TrackedRun:
+    """One MLflow run, written to through its id.
+
+    Use :func:`tracked_run` to open one: it closes the run with the status that
+    matches what happened.
+    """
+
+    def __init__(self, client: MlflowClient, run_id: str):
+        self.client = client
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log ``params`` (values shown as text); MLflow batches them."""
+        items = [Param(key, _param_text(value)) for key, value in params.items()]
+        self.client.log_batch(self.run_id, params=items)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log numeric ``metrics`` at ``step``."""
+        now = int(time.time() * 1000)
+        batch = [Metric(key, float(value), now, step) for key, value in metrics.items()]
+        self.client.log_batch(self.run_id, metrics=batch)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set run tags (values shown as text)."""
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, str(value))
+
+    def log_text(self, text: str, path: str) -> None:
+        """Save ``text`` as the artifact ``path``."""
+        self.client.log_text(self.run_id, text, path)
+
+    def log_figure(self, figure, path: str) -> None:
+        """Save a matplotlib ``figure`` as the artifact ``path``, then free it."""
+        from matplotlib import pyplot
+
+        try:
+            self.client.log_figure(self.run_id, figure, path)
+        finally:
+            # Figures drawn through pyplot (Optuna's) stay registered until closed;
+            # a long study would accumulate them.
+            pyplot.close(figure)
+
+
+@contextlib.contextmanager
+def tracked_run(
+    experiment: str,
+    run_name: str,
+    tags: Mapping[str, Any],
+    *,
+    client: MlflowClient | None = None,
+    parent_run_id: str | None = None,
+) -> Iterator[TrackedRun]:
+    """Open a run and always close it with the status that matches what happened.
+
+    Besides ``tags`` the run gets MLflow's standard context tags (user, source file,
+    git commit), which the MLflow UI shows, and the process that opened it.
+
+    Raises
+    ------
+    TrackingError
+        If the tracking store cannot be reached.
+    """
+    client = client or open_client()
+    try:
+        exp_id = experiment_id(client, experiment)
+        all_tags = {**standard_tags(), **{key: str(value) for key, value in tags.items()}}
+        all_tags[WORKER_TAG] = this_process()
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run_id = client.create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id
+    except mlflow.exceptions.MlflowException as error:
+        raise TrackingError(
+            f"cannot write to MLflow at {client.tracking_uri}: {_first_line(error)}; "
+            "check MLFLOW_TRACKING_URI"
+        ) from error
+    run = TrackedRun(client, run_id)
+    try:
+        yield run
+    except KeyboardInterrupt:
+        client.set_terminated(run_id, status="KILLED")
+        raise
+    except BaseException as error:
+        record_failure(run, error)
+        raise
+    else:
+        client.set_terminated(run_id, status="FINISHED")
+
+
+@functools.cache
+def standard_tags() -> dict[str, str]:
+    """MLflow's own context tags for runs of this process, as ``mlflow.start_run`` sets
+    them: ``mlflow.user``, ``mlflow.source.name``, ``mlflow.source.type`` and, in a git
+    checkout, ``mlflow.source.git.commit``. Resolved once: the git lookup takes time."""
+    return resolve_tags()
+
+
+def record_failure(run: TrackedRun, error: BaseException) -> None:
+    """Close ``run`` as FAILED (KILLED for SystemExit) with the error's message."""
+    status = "KILLED" if isinstance(error, SystemExit) else "FAILED"
+    message = f"{type(error).__name__}: {error}"
+    with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
+        run.set_tags({"error": message[:5000]})
+        run.log_text(message + "\n", "error.txt")
+    run.client.set_terminated(run.run_id, status=status)
+
+
+def close_orphaned_runs(client: MlflowClient, experiment: str) -> list[str]:
+    """Close as FAILED the RUNNING runs of ``experiment`` whose process has vanished.
+
+    A process killed with SIGKILL (or a machine that lost power) cannot close its
+    runs; the next invocation on the same host does. Returns the run ids closed.
+    """
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    running = client.search_runs(
+        [found.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+    )
+    closed = []
+    for run in running:
+        worker = run.data.tags.get(WORKER_TAG, "")
+        if worker and process_is_gone(worker):
+            message = f"worker process {worker} ended without closing this run (killed?)"
+            with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
+                client.set_tag(run.info.run_id, "error", message)
+                client.log_text(run.info.run_id, message + "\n", "error.txt")
+            client.set_terminated(run.info.run_id, status="FAILED")
+            closed.append(run.info.run_id)
+    return closed
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text[:6000]
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,295 @@
+"""``bench study``: an Optuna search whose trials are MLflow child runs. No printing.
+
+:func:`run_study` runs (or resumes) a study in this process, with the parent run, the
+table, the plots and the refit of the best configuration. :func:`run_worker` is what a
+``--jobs`` worker process runs: trials only, as children of the main process's parent
+run. Both open the study the same way (:func:`_open_study`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import optuna
+import pandas as pd
+
+from bench.benchmarks import Benchmark, get_benchmark
+from bench.data import Dataset, load_dataset
+from bench.tracking.artifacts import final_metrics, log_outcome
+from bench.tracking.runs import TrackedRun, close_orphaned_runs, tracked_run
+from bench.tracking.store import open_client
+from bench.training import RunOutcome, fit_and_score
+from studies.algorithms import make_pruner, make_sampler
+from studies.feature_cache import FeatureCache
+from studies.objective import TrialObjective, search_split
+from studies.options import DIRECTIONS
+from studies.plots import study_figures
+from studies.spaces import baseline_params
+from studies.stale import fail_stale_trials
+from studies.storage import default_storage, open_storage
+from studies.trials import StopAtTotal, best_trial, count_claimed, rerun_command, trials_table
+from studies.worker_pool import WorkerPool, parent_run_attr, wait_for_parent_run
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What ``bench study`` is asked for; the same in the main process and its workers.
+
+    Parameters
+    ----------
+    trials : int
+        Total trials wanted in the study (finished ones count; a resumed study adds
+        only the missing ones).
+    timeout : float or None
+        Stop starting trials after this many seconds.
+    study_name : str or None
+        Default: the benchmark's name (``-pareto`` added for two objectives).
+    storage : str or None
+        Optuna storage URL or journal path; default ``./mlruns/optuna.journal``.
+    sampler, pruner : str
+        Names from :mod:`studies.options`.
+    objectives : tuple of str
+        ``("accuracy",)`` or ``("accuracy", "weights")``.
+    seed : int
+        Seeds the sampler and the validation split.
+    max_epochs : int
+        Epoch budget of one trial.
+    train_size : int or None
+        Training images per trial; default the whole training split.
+    """
+
+    trials: int
+    timeout: float | None = None
+    study_name: str | None = None
+    storage: str | None = None
+    sampler: str = "tpe"
+    pruner: str = "median"
+    objectives: tuple[str, ...] = ("accuracy",)
+    seed: int = 0
+    max_epochs: int = 15
+    train_size: int | None = None
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """What ``bench study`` shows at the end."""
+
+    study: optuna.Study
+    parent_run_id: str
+    experiment: str
+    tracking_uri: str
+    table: pd.DataFrame
+    rerun_command: str | None
+    refit: RunOutcome | None
+    worker_failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _OpenStudy:
+    """What the main process and its workers prepare alike."""
+
+    benchmark: Benchmark
+    settings: StudySettings
+    study: optuna.Study
+    client: object
+    experiment: str
+    dataset: Dataset
+    split: Dataset  # its "test" split is the validation split every trial is scored on
+    feature_cache: FeatureCache
+
+
+def run_study(
+    benchmark: Benchmark | str,
+    settings: StudySettings,
+    *,
+    refit: bool = True,
+    trial_callbacks: Sequence[Callable] = (),
+    workers: WorkerPool | None = None,
+) -> StudyReport:
+    """Run (or resume) a study until it holds ``settings.trials`` finished trials.
+
+    ``workers`` (started by the command line for ``--jobs``) run trials alongside
+    this process, as children of its parent run.
+
+    Raises
+    ------
+    UsageError, DataError, TrackingError
+        As for :func:`bench.run.run_benchmark`.
+    """
+    opened = _open_study(benchmark, settings, worker_index=0)
+    if not opened.study.trials:
+        _enqueue_baseline(opened)
+    # Optuna 5 changed defaults (TPE became multivariate): say which one ran.
+    opened.study.set_user_attr("optuna_version", optuna.__version__)
+    tags = _parent_tags(opened, jobs=1 + (len(workers.processes) if workers else 0))
+    name = opened.study.study_name
+    with tracked_run(opened.experiment, f"study {name}", tags, client=opened.client) as parent:
+        parent.log_params(_parent_params(opened))
+        worker_failures = _search(opened, parent, workers, trial_callbacks)
+        table = trials_table(opened.study)
+        _log_search(parent, opened, table)
+        refitted, command = _refit_best(parent, opened) if refit else (None, None)
+    return StudyReport(
+        opened.study,
+        parent.run_id,
+        opened.experiment,
+        opened.client.tracking_uri,
+        table,
+        command,
+        refitted,
+        tuple(worker_failures),
+    )
+
+
+def run_worker(
+    benchmark: Benchmark | str, settings: StudySettings, *, worker_index: int, worker_of: str
+) -> None:
+    """Run trials of the study as worker ``worker_index`` of the main process
+    ``worker_of`` ("pid:token"), as children of the parent run it opens."""
+    opened = _open_study(benchmark, settings, worker_index=worker_index)
+    parent_run_id = wait_for_parent_run(lambda key: opened.study.user_attrs.get(key), worker_of)
+    try:
+        _optimize(opened, parent_run_id, callbacks=())
+    finally:
+        opened.feature_cache.clear()
+
+
+def _open_study(benchmark: Benchmark | str, settings: StudySettings, *, worker_index: int):
+    benchmark = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
+    feature_cache = FeatureCache()  # first: a bad BENCH_FEATURE_CACHE_MB changes nothing
+    study = optuna.create_study(
+        study_name=settings.study_name or _default_study_name(benchmark, settings.objectives),
+        storage=open_storage(settings.storage),
+        sampler=make_sampler(settings.sampler, settings.seed, settings.trials),
+        pruner=make_pruner(settings.pruner, settings.max_epochs),
+        directions=[DIRECTIONS[objective] for objective in settings.objectives],
+        load_if_exists=True,
+    )
+    # A resumed study must not replay the first run's samples, nor a worker another
+    # worker's: offset the sampler's seed by the trials stored and the worker.
+    seed = settings.seed + len(study.trials) + 7919 * worker_index
+    study.sampler = make_sampler(settings.sampler, seed, settings.trials)
+    client = open_client()  # a dead tracking server is reported before any work
+    experiment = f"{benchmark.name} study"
+    # What a killed earlier invocation left RUNNING: its trials fail and are queued
+    # again once; its MLflow runs are closed as FAILED.
+    fail_stale_trials(study)
+    close_orphaned_runs(client, experiment)
+    dataset = load_dataset(benchmark.dataset)
+    split = search_split(
+        dataset,
+        train_size=settings.train_size,
+        val_fraction=benchmark.validation_split,
+        seed=settings.seed,
+    )
+    return _OpenStudy(benchmark, settings, study, client, experiment, dataset, split, feature_cache)
+
+
+def _search(opened: _OpenStudy, parent: TrackedRun, workers, trial_callbacks) -> list[str]:
+    """Run this process's trials (and wait for the workers'); lines for failed workers."""
+    failures: list[str] = []
+    # On an exception the caller, who started the workers, stops them.
+    try:
+        if workers is not None:
+            opened.study.set_user_attr(parent_run_attr(workers.token), parent.run_id)
+        _optimize(opened, parent.run_id, trial_callbacks)
+        if workers is not None:
+            failures = workers.wait()  # their last trials belong in the table
+    finally:
+        # Features are only for this study's trials; free them before the refit.
+        opened.feature_cache.clear()
+    return failures
+
+
+def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callable]) -> None:
+    settings = opened.settings
+    objective = TrialObjective(
+        opened.benchmark,
+        opened.split,
+        settings.seed,
+        settings.max_epochs,
+        settings.objectives,
+        opened.experiment,
+        parent_run_id,
+        opened.client,
+        feature_cache=opened.feature_cache,
+    )
+    # Trials other processes are running count: they will finish (or fail) there.
+    remaining = settings.trials - count_claimed(opened.study)
+    if remaining > 0:
+        opened.study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=settings.timeout,
+            # A trial that raises is recorded as failed (with its error in its run)
+            # and the study goes on.
+            catch=(Exception,),
+            callbacks=[*callbacks, StopAtTotal(settings.trials)],
+        )
+
+
+def _log_search(parent: TrackedRun, opened: _OpenStudy, table: pd.DataFrame) -> None:
+    cache = opened.feature_cache
+    parent.log_metrics({"feature_cache_hits": cache.hits, "feature_cache_misses": cache.misses})
+    parent.log_text(table.to_csv(index=False), "trials.csv")
+    for file_name, figure in study_figures(opened.study).items():
+        parent.log_figure(figure, f"plots/{file_name}")
+
+
+def _refit_best(parent: TrackedRun, opened: _OpenStudy):
+    trial = best_trial(opened.study)
+    if trial is None:
+        return None, None
+    benchmark, dataset = opened.benchmark, opened.dataset
+    pipeline = benchmark.build(pixel_max=dataset.pixel_max, seed=opened.settings.seed)
+    pipeline.set_params(**trial.user_attrs.get("pipeline_params", {}))
+    outcome = fit_and_score(pipeline, dataset)
+    parent.log_params({f"best_{key}": value for key, value in trial.params.items()})
+    parent.log_metrics(
+        {"best_value": trial.values[0], "best_trial": trial.number} | final_metrics(outcome)
+    )
+    log_outcome(parent, outcome, dataset)
+    return outcome, rerun_command(benchmark, trial)
+
+
+def _enqueue_baseline(opened: _OpenStudy) -> None:
+    """A new study's first trial is the benchmark's own configuration."""
+    pipeline = opened.benchmark.build(pixel_max=opened.dataset.pixel_max, seed=None)
+    params = baseline_params(
+        pipeline,
+        image_shape=opened.dataset.image_shape,
+        max_epochs=opened.settings.max_epochs,
+    )
+    opened.study.enqueue_trial(params, user_attrs={"baseline": True})
+
+
+def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
+    settings = opened.settings
+    return {
+        "study": opened.study.study_name,
+        "storage": settings.storage or default_storage(),
+        "sampler": settings.sampler,
+        "pruner": settings.pruner,
+        "objectives": ",".join(settings.objectives),
+        "benchmark": opened.benchmark.name,
+        "jobs": jobs,
+        "version.optuna": optuna.__version__,
+    }
+
+
+def _parent_params(opened: _OpenStudy) -> dict[str, object]:
+    settings, split = opened.settings, opened.split
+    return {
+        "seed": settings.seed,
+        "max_epochs": settings.max_epochs,
+        "train_size": len(split.y_train),
+        "train_size_limit": settings.train_size,
+        "n_validation": len(split.y_test),
+        "dataset_digest": split.digest,
+        "trials_requested": settings.trials,
+    }
+
+
+def _default_study_name(benchmark: Benchmark, objectives: tuple[str, ...]) -> str:
+    return benchmark.name if objectives == ("accuracy",) else f"{benchmark.name}-pareto"

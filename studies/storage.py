@@ -1,0 +1,40 @@
+"""Where a study lives: the journal file next to the MLflow store, or a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from bench.tracking.store import DEFAULT_STORE_DIR
+
+# On database storage a worker that dies (SIGKILL, a lost machine) stops beating;
+# after the grace period its trial is failed and queued again once.
+HEARTBEAT_INTERVAL_S = 60
+GRACE_PERIOD_S = 180
+
+
+def default_storage() -> str:
+    """The embedded study store next to the MLflow store (a journal file, which Optuna
+    recommends for several processes on one machine)."""
+    return str(DEFAULT_STORE_DIR / "optuna.journal")
+
+
+def open_storage(url: str | None) -> optuna.storages.BaseStorage:
+    """An Optuna storage: the journal file by default (or a path), else a database URL."""
+    if url is None or not url.partition("://")[1]:
+        path = Path(url or default_storage())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Absolute: Optuna's lock is a symlink to this path, and a relative target
+        # resolves from the lock's folder; a lock left by a killed process is then
+        # never seen as stale and the next process spins on it for ever.
+        backend = optuna.storages.journal.JournalFileBackend(str(path.resolve()))
+        return optuna.storages.JournalStorage(backend)
+    return optuna.storages.RDBStorage(
+        url,
+        heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        grace_period=GRACE_PERIOD_S,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+            max_retry=1
+        ),
+    )

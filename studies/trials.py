@@ -1,0 +1,65 @@
+"""A study's trials as ``bench study`` counts, tabulates and re-runs them."""
+
+from __future__ import annotations
+
+import shlex
+
+import optuna
+import pandas as pd
+
+from bench.benchmarks import Benchmark
+from studies.stale import is_replaced
+
+RUNNING = (optuna.trial.TrialState.RUNNING,)
+COMPLETE = (optuna.trial.TrialState.COMPLETE,)
+
+
+def count_finished(study: optuna.Study) -> int:
+    """Trials that are complete, pruned or failed: what ``--trials`` counts.
+
+    A trial failed because its worker vanished does not count: its retry does.
+    """
+    trials = study.get_trials(deepcopy=False)
+    return sum(trial.state.is_finished() and not is_replaced(trial) for trial in trials)
+
+
+def count_claimed(study: optuna.Study) -> int:
+    """Finished trials (as :func:`count_finished`) plus trials running right now."""
+    return count_finished(study) + len(study.get_trials(deepcopy=False, states=RUNNING))
+
+
+class StopAtTotal:
+    """Optuna callback: stops this process once the finished trials, plus those other
+    processes on the same study are still running, reach the requested total."""
+
+    def __init__(self, total: int):
+        self.total = total
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if count_claimed(study) >= self.total:
+            study.stop()
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: number, state, value(s), parameters."""
+    values = "value" if len(study.directions) == 1 else "values"
+    table = study.trials_dataframe(attrs=("number", "state", values, "params"))
+    return table.rename(columns=lambda column: column.removeprefix("params_"))
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The best complete trial; for a Pareto front, its most accurate member."""
+    if not study.get_trials(deepcopy=False, states=COMPLETE):
+        return None
+    if len(study.directions) == 1:
+        return study.best_trial
+    return max(study.best_trials, key=lambda trial: trial.values[0])
+
+
+def rerun_command(benchmark: Benchmark, trial: optuna.trial.FrozenTrial) -> str:
+    """``python -m bench run NAME --set ...`` reproducing the trial's configuration."""
+    settings = trial.user_attrs.get("pipeline_params", {})
+    args = ["python", "-m", "bench", "run", benchmark.name]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"]
+    return shlex.join(args)

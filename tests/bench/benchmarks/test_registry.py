@@ -1,0 +1,74 @@
+"""The named benchmarks have the published topologies (weight counts from the issue)."""
+
+import pytest
+from sklearn.base import is_classifier
+
+from bench.benchmarks import Benchmark, benchmark_names, get_benchmark, register
+from bench.benchmarks.configure import count_weights
+from bench.benchmarks.pipelines import mlp_pipeline
+from bench.errors import UsageError
+
+PUBLISHED_WEIGHTS = {
+    "mnist-mlp": 244_840,
+    "mnist-hog-mlp": 127_240,
+    "mnist-cnn": 56_420,
+    "mnist-mlp-512": 932_362,
+    "fashion-cnn": 56_420,
+}
+
+
+@pytest.mark.parametrize(("name", "weights"), sorted(PUBLISHED_WEIGHTS.items()))
+def test_weight_counts_match_the_published_networks(name, weights):
+    assert count_weights(get_benchmark(name)) == weights
+
+
+def test_every_benchmark_builds_a_classifier_pipeline():
+    assert {"digits-mlp", "fashion-cnn", "mnist-cnn", "mnist-hog-mlp"} <= set(benchmark_names())
+    for name in benchmark_names():
+        benchmark = get_benchmark(name)
+        pipeline = benchmark.build(pixel_max=255.0, seed=3)
+        assert is_classifier(pipeline)
+        params = pipeline.get_params()
+        assert params["clf__random_state"] == 3
+        assert params["clf__epochs"] == benchmark.epochs
+        assert 0 < params["clf__validation_split"] < 0.5
+
+
+def test_hog_benchmark_uses_392_features():
+    import numpy as np
+
+    pipeline = get_benchmark("mnist-hog-mlp").build(pixel_max=255.0, seed=0)
+    features = pipeline[:-1].fit_transform(np.random.default_rng(0).integers(0, 255, (3, 28, 28)))
+    assert features.shape == (3, 392)
+
+
+def test_unknown_benchmark_lists_valid_names():
+    with pytest.raises(UsageError) as error:
+        get_benchmark("nope")
+    assert str(error.value).endswith(f"valid: {', '.join(benchmark_names())}")
+
+
+def test_a_name_is_registered_once():
+    taken = get_benchmark(benchmark_names()[0])
+    with pytest.raises(ValueError, match="already registered"):
+        register(Benchmark(taken.name, "digits", "again", mlp_pipeline))
+
+
+def test_the_registry_never_imports_the_declarations():
+    # timm's rule: the registry is a leaf; the package imports the declarations.
+    import ast
+    from pathlib import Path
+
+    import bench.benchmarks.registry as registry
+
+    tree = ast.parse(Path(registry.__file__).read_text())
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    imported |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not [name for name in imported if name.startswith("bench.benchmarks")]

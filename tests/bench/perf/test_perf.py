@@ -1,0 +1,69 @@
+"""The perf checks compare like with like."""
+
+import pytest
+
+from bench.backend import import_keras
+from bench.benchmarks import get_benchmark
+from bench.benchmarks.configure import count_weights
+from bench.perf import CHECK_NAMES, Figure, checks
+from bench.perf.bare_cnn import build_seed_cnn
+from bench.perf.memory import BASELINE_TRIAL, GROWTH_TARGET_MB, rss_mb, run_trials
+
+
+def test_bare_script_trains_the_mnist_cnn_network():
+    keras = import_keras()
+    bare = build_seed_cnn(keras, n_classes=10)
+    assert bare.count_params() == count_weights(get_benchmark("mnist-cnn"))
+
+
+def test_every_named_check_exists():
+    assert list(checks()) == list(CHECK_NAMES)
+
+
+def test_figure_passes_on_the_right_side_of_its_target():
+    speed = Figure("x", "speed-up", 20.0, 20.0, "x", higher_is_better=True)
+    memory = Figure("x", "memory", 2.1, 2.0, "x", higher_is_better=False)
+    assert speed.passed and not memory.passed
+    assert speed.target_text == ">= 20x" and memory.target_text == "<= 2x"
+
+
+MEMORY_TRIALS = 12
+
+
+@pytest.fixture(scope="module")
+def study_memory():
+    """RSS and leak probes of a real 12-trial digits-mlp study run in this process."""
+    return run_trials(MEMORY_TRIALS, max_epochs=2)
+
+
+@pytest.mark.slow
+def test_study_trials_keep_rss_growth_under_the_bound(study_memory):
+    samples = study_memory.rss_mb
+    assert len(samples) == MEMORY_TRIALS
+    # Real readings of a process that has Keras and TensorFlow loaded, not zeros.
+    assert min(samples) > 200
+    growth = study_memory.growth_mb()
+    assert growth == samples[-1] - samples[BASELINE_TRIAL - 1]
+    assert growth <= GROWTH_TARGET_MB, samples
+
+
+@pytest.mark.slow
+def test_keras_session_is_cleared_between_study_trials(study_memory):
+    # The probe's counter lives in the Keras session: without a clear_session()
+    # between trials it would read 1, 2, 3, ...
+    assert study_memory.session_uids == [1] * MEMORY_TRIALS
+
+
+@pytest.mark.slow
+def test_study_trials_do_not_leave_traced_graphs_alive(study_memory):
+    # A trial whose traced training step outlives it keeps ~10 MB; RSS over a few
+    # trials is too noisy to show that, the count of live graphs is not.
+    graphs = study_memory.traced_graphs
+    assert graphs[-1] <= graphs[BASELINE_TRIAL - 1], graphs
+
+
+def test_rss_reading_follows_an_allocation():
+    before = rss_mb()
+    block = bytearray(64 * 2**20)  # zero-filled on creation, so resident
+    assert rss_mb() - before > 50
+    del block

@@ -1,0 +1,76 @@
+"""A run's life: closed FINISHED, FAILED with its error, or KILLED, whatever happens;
+MLflow's standard tags; figures logged and freed."""
+
+import keras
+import pytest
+from matplotlib import pyplot
+from matplotlib.figure import Figure
+
+from bench.benchmarks import get_benchmark
+from bench.benchmarks.configure import configured_pipeline
+from bench.data import load_digits
+from bench.tracking.callbacks import EpochLogger
+from bench.tracking.runs import tracked_run
+from bench.tracking.store import open_client
+from bench.training import fit_and_score
+
+
+def test_exception_escaping_training_ends_the_run_failed_with_its_message(mlflow_store):
+    class Broken(Exception):
+        pass
+
+    def explode(*args, **kwargs):
+        raise Broken("disk full while training")
+
+    benchmark = get_benchmark("digits-mlp")
+    pipeline, _ = configured_pipeline(benchmark, pixel_max=16.0, seed=0, epochs=2)
+    client = open_client()
+    with pytest.raises(Broken), tracked_run("faults", "broken", {}, client=client) as run:
+        failing = keras.callbacks.LambdaCallback(on_epoch_end=explode)
+        fit_and_score(pipeline, load_digits(), callbacks=[EpochLogger(run), failing])
+    stored = client.get_run(run.run_id)
+    assert stored.info.status == "FAILED"
+    assert stored.data.tags["error"] == "Broken: disk full while training"
+    assert len(client.get_metric_history(run.run_id, "loss")) == 1  # the epoch before
+
+
+@pytest.mark.parametrize(("error", "status"), [(KeyboardInterrupt, "KILLED"), (None, "FINISHED")])
+def test_a_run_is_closed_with_the_status_of_what_happened(mlflow_store, error, status):
+    client = open_client()
+    with pytest.raises(error or ZeroDivisionError):
+        with tracked_run("lifecycle", "run", {"k": 1}, client=client) as run:
+            if error:
+                raise error()
+        raise ZeroDivisionError  # reached only without an error: the block ended
+    assert client.get_run(run.run_id).info.status == status
+
+
+def test_runs_carry_mlflow_standard_source_tags_and_the_process(mlflow_store):
+    client = open_client()
+    with tracked_run("tags", "run", {"benchmark": "x"}, client=client) as run:
+        pass
+    tags = client.get_run(run.run_id).data.tags
+    for key in ("mlflow.source.name", "mlflow.source.type", "mlflow.user", "bench.worker"):
+        assert tags.get(key), key
+    assert tags["benchmark"] == "x"
+
+
+def test_many_params_go_in_one_call_and_mlflow_batches_them(mlflow_store):
+    client = open_client()
+    params = {f"p{i:03d}": i for i in range(250)}  # more than MLflow's 100 per request
+    with tracked_run("params", "run", {}, client=client) as run:
+        run.log_params(params)
+    assert client.get_run(run.run_id).data.params == {k: str(v) for k, v in params.items()}
+
+
+def test_a_logged_figure_is_stored_as_png_and_closed(mlflow_store, tmp_path):
+    client = open_client()
+    figure = pyplot.figure()  # through pyplot, as Optuna's plots are
+    figure.add_subplot().plot([0, 1], [1, 0])
+    with tracked_run("figures", "run", {}, client=client) as run:
+        run.log_figure(figure, "plots/line.png")
+        run.log_figure(Figure(), "plain.png")
+    assert figure.number not in pyplot.get_fignums()
+    local = client.download_artifacts(run.run_id, "plots/line.png", str(tmp_path))
+    with open(local, "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
