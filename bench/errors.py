@@ -33,6 +33,10 @@ class ChecksumError(DataError):
     """A downloaded file does not match its published checksum."""
 
 
+class TrainingDiverged(BenchError):
+    """The training loss became NaN or infinite: the settings make the network diverge."""
+
+
 class TrackingError(BenchError):
     """The MLflow tracking store cannot be reached or written."""
 

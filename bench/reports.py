@@ -37,6 +37,10 @@ __all__ = [
     "classification_report_text",
     "confusion_matrix_figure",
     "confusion_matrix_table",
+    "feature_maps_figure",
+    "filters_figure",
+    "gradient_profile",
+    "gradients_figure",
     "learning_curves_figure",
     "model_summary_text",
     "model_weight_counts",
@@ -45,6 +49,8 @@ __all__ = [
 ]
 
 _DPI = 120
+# History keys of per-layer gradients (the classifiers' log_gradients=True).
+GRADIENT_PREFIX = "grad_"
 # Beyond this many classes the per-cell numbers become too small to read; the colours
 # still show the structure.
 _MAX_ANNOTATED_CLASSES = 25
@@ -278,6 +284,8 @@ def _metric_names(history: Mapping[str, Sequence[float]]) -> list[str]:
     """Base metric names in plotting order: loss first, then as they appear."""
     names: list[str] = []
     for key in history:
+        if key.startswith(GRADIENT_PREFIX):  # per-layer gradients have their own figure
+            continue
         name = key.removeprefix("val_")
         if name not in names:
             names.append(name)
@@ -447,3 +455,132 @@ def model_summary_text(model: keras.Model) -> str:
         f"non-trainable {counts['non_trainable']})"
     )
     return "\n".join([line(header), rule, *(line(row) for row in rows), rule, total]) + "\n"
+
+
+# --- what a network learned: gradients per layer, filters, feature maps -----------------
+
+
+def gradient_metrics(history: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+    """The per-layer gradient curves in a history (``grad_<layer>_kernel`` ...)."""
+    return {key: list(values) for key, values in history.items() if key.startswith(GRADIENT_PREFIX)}
+
+
+def gradient_profile(history: Mapping[str, Sequence[float]], epoch: int = -1) -> list[float]:
+    """Mean absolute gradient of each layer's weights (kernels), input side first, at
+    ``epoch`` (default: the last)."""
+    kernels = [key for key in gradient_metrics(history) if key.endswith("_kernel")]
+    return [float(history[key][epoch]) for key in kernels]
+
+
+def gradients_figure(history: Mapping[str, Sequence[float]], *, title: str = "") -> Figure:
+    """Gradient magnitude against layer index, one line per epoch, log scale.
+
+    Parameters
+    ----------
+    history : mapping of str to sequence of float
+        A Keras history holding ``grad_<layer>_kernel`` curves (the classifiers'
+        ``log_gradients=True``), in layer order.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Vanishing gradients show as lines falling towards the input layers.
+    """
+    kernels = [key for key in gradient_metrics(history) if key.endswith("_kernel")]
+    if not kernels:
+        raise ValueError("history has no grad_*_kernel curves; fit with log_gradients=True.")
+    epochs = len(history[kernels[0]])
+    fig = Figure(figsize=(8, 5), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    layers = np.arange(1, len(kernels) + 1)
+    colours = _epoch_colours(epochs)
+    for epoch in range(epochs):
+        profile = [max(float(history[key][epoch]), 1e-30) for key in kernels]
+        ax.plot(
+            layers,
+            profile,
+            marker="o",
+            markersize=3,
+            color=colours[epoch],
+            label=f"epoch {epoch + 1}",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("layer (input side first)")
+    ax.set_ylabel("mean |gradient| of the layer's weights")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Gradients per layer")
+    return fig
+
+
+def _epoch_colours(epochs: int):
+    from matplotlib import colormaps
+
+    return colormaps["viridis"](np.linspace(0.0, 0.85, max(epochs, 1)))
+
+
+def filters_figure(kernels: np.ndarray, *, title: str = "") -> Figure:
+    """The first convolution's kernels as small images.
+
+    Parameters
+    ----------
+    kernels : ndarray of shape (height, width, channels, filters)
+        A Conv2D kernel as Keras stores it. One channel is shown in grey, three as
+        colour; each kernel is scaled to its own range.
+    """
+    kernels = np.asarray(kernels, dtype=float)
+    _, _, channels, count = kernels.shape
+    columns = min(count, 8)
+    rows = math.ceil(count / columns)
+    fig = Figure(figsize=(1.2 * columns, 1.2 * rows + 0.4), dpi=_DPI, layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for index, ax in enumerate(axes):
+        ax.set_axis_off()
+        if index >= count:
+            continue
+        kernel = kernels[..., index]
+        low, high = kernel.min(), kernel.max()
+        scaled = (kernel - low) / (high - low) if high > low else np.zeros_like(kernel)
+        if channels == 3:
+            ax.imshow(scaled, interpolation="nearest")
+        else:
+            ax.imshow(scaled[..., 0], cmap="gray", interpolation="nearest")
+        ax.set_title(str(index + 1), fontsize=7)
+    fig.suptitle(title or "Filters of the first convolution")
+    return fig
+
+
+def feature_maps_figure(
+    image: np.ndarray,
+    maps: Sequence[tuple[str, np.ndarray]],
+    *,
+    per_layer: int = 8,
+    title: str = "",
+) -> Figure:
+    """One image beside the activations of each convolution for it.
+
+    Parameters
+    ----------
+    image : ndarray of shape (height, width) or (height, width, 3)
+    maps : sequence of (layer name, ndarray of shape (height, width, filters))
+        Each convolution's output for the image, input side first.
+    per_layer : int, default=8
+        Feature maps shown per convolution (the first ones).
+    """
+    rows = len(maps)
+    fig = Figure(figsize=(1.3 * (per_layer + 1), 1.4 * max(rows, 1) + 0.4), dpi=_DPI)
+    grid = fig.add_gridspec(max(rows, 1), per_layer + 1)
+    ax = fig.add_subplot(grid[:, 0])
+    ax.imshow(image, cmap=None if np.ndim(image) == 3 else "gray", interpolation="nearest")
+    ax.set_title("image", fontsize=8)
+    ax.set_axis_off()
+    for row, (name, activations) in enumerate(maps):
+        for column in range(min(per_layer, activations.shape[-1])):
+            ax = fig.add_subplot(grid[row, column + 1])
+            ax.imshow(activations[..., column], cmap="viridis", interpolation="nearest")
+            ax.set_axis_off()
+            if column == 0:
+                ax.set_title(name, fontsize=7, loc="left")
+    fig.suptitle(title or "Feature maps of each convolution")
+    return fig

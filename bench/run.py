@@ -11,15 +11,14 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from bench import environment
 from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.configure import check_buildable, configured_pipeline
 from bench.benchmarks.overrides import tunable_params
 from bench.data import Dataset, load_dataset
 from bench.errors import RunInterrupted
-from bench.tracking.artifacts import log_outcome
+from bench.tracking.artifacts import dataset_records, log_outcome
 from bench.tracking.callbacks import EpochLogger
-from bench.tracking.runs import close_orphaned_runs, tracked_run
+from bench.tracking.runs import close_orphaned_runs, provenance_tags, tracked_run
 from bench.tracking.store import open_client
 from bench.training import RunOutcome, fit_and_score
 
@@ -36,6 +35,7 @@ class RunReport:
     tracking_uri: str
     outcome: RunOutcome
     overrides: dict[str, Any]
+    experiment_id: str = ""
 
 
 def run_benchmark(
@@ -68,7 +68,8 @@ def run_benchmark(
     unchecked, _ = configured_pipeline(
         benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments
     )
-    check_buildable(unchecked, benchmark)
+    if assignments:  # every declared benchmark builds (a test proves it); a --set may not
+        check_buildable(unchecked, benchmark)
     client = open_client()  # a dead tracking server is reported before any work
     experiment = experiment or benchmark.name
     close_orphaned_runs(client, experiment)  # left RUNNING by a killed run
@@ -85,6 +86,7 @@ def run_benchmark(
         except KeyboardInterrupt as interrupt:
             raise RunInterrupted(run.run_id, logger.epochs_done) from interrupt
         run.log_params({"n_validation": outcome.n_validation})
+        run.log_datasets(run_datasets(pipeline, dataset, outcome.n_validation))
         log_outcome(run, outcome, dataset)
     return RunReport(
         benchmark=benchmark,
@@ -95,26 +97,14 @@ def run_benchmark(
         tracking_uri=client.tracking_uri,
         outcome=outcome,
         overrides=overrides,
+        experiment_id=run.experiment_id,
     )
 
 
 def run_tags(benchmark: Benchmark, seed: int, command: str | None) -> dict[str, str]:
     """Tags that say what ran and on which software."""
-    tags = {
-        "benchmark": benchmark.name,
-        "dataset": benchmark.dataset,
-        "seed": str(seed),
-        "keras_backend": environment.keras_backend(),
-    }
-    tags.update(
-        {f"version.{name}": version for name, version in environment.package_versions().items()}
-    )
-    commit = environment.git_commit()
-    if commit:
-        tags["git_commit"] = commit
-    if command:
-        tags["command"] = command
-    return tags
+    tags = {"benchmark": benchmark.name, "dataset": benchmark.dataset, "seed": str(seed)}
+    return tags | provenance_tags(command)
 
 
 def run_params(pipeline: Pipeline, dataset: Dataset, seed: int) -> dict[str, Any]:
@@ -133,3 +123,16 @@ def run_params(pipeline: Pipeline, dataset: Dataset, seed: int) -> dict[str, Any
         }
     )
     return params
+
+
+def run_datasets(pipeline: Pipeline, dataset: Dataset, n_validation: int):
+    """The training images (less the validation share the classifier holds out), that
+    share, and the test images, as MLflow datasets."""
+    classifier = pipeline[-1]
+    splits = {
+        "training": dataset.sizes["train"] - n_validation,
+        "validation": n_validation,
+        "test": dataset.sizes["test"],
+    }
+    carved_by = f"seed {classifier.random_state}, share {classifier.validation_split}"
+    return dataset_records(dataset, splits, carved_by=carved_by)

@@ -7,11 +7,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import keras
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 from sklearn.pipeline import Pipeline
 
 from bench.data import Dataset
+from bench.errors import TrainingDiverged
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,38 @@ class RunOutcome:
     test: TestScores
 
 
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raises :class:`~bench.errors.TrainingDiverged` within the batch whose training
+    loss is NaN or infinite.
+
+    Keras' own ``TerminateOnNaN`` ends training quietly, as if the fit had succeeded,
+    so a run would go on to score (and log) a network of NaN weights; raising ends the
+    run as FAILED with the reason, and names the setting to change.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrainingDiverged(
+                f"training loss became {float(loss)} in epoch {self.epoch}, batch {batch + 1}: "
+                f"the network diverged; lower the learning rate (optimizer__learning_rate, "
+                f"now {self._learning_rate()}) or choose another optimizer"
+            )
+
+    def _learning_rate(self) -> str:
+        try:
+            return f"{float(np.asarray(self.model.optimizer.learning_rate)):g}"
+        except (AttributeError, TypeError, ValueError):  # a schedule without a value yet
+            return "scheduled"
+
+
 def fit_pipeline(
     pipeline: Pipeline,
     dataset: Dataset,
@@ -52,7 +86,13 @@ def fit_pipeline(
 
     ``callbacks`` are Keras callbacks for this fit only (progress, live tracking);
     they are not hyper-parameters, so they are not set on the estimator.
+
+    Raises
+    ------
+    TrainingDiverged
+        Within the batch whose training loss is NaN or infinite.
     """
+    callbacks = [StopOnDivergence(), *callbacks]
     started = time.perf_counter()
     if validation is None:
         step = pipeline.steps[-1][0]
@@ -74,6 +114,11 @@ def fit_pipeline(
 def score_on_test(pipeline: Pipeline, dataset: Dataset) -> TestScores:
     """Accuracy, log loss and F1 on the test split."""
     proba = pipeline.predict_proba(dataset.X_test)
+    if not np.isfinite(proba).all():
+        raise TrainingDiverged(
+            "the trained network predicts NaN or infinite probabilities: its weights "
+            "diverged; lower the learning rate (optimizer__learning_rate)"
+        )
     classes = pipeline[-1].classes_
     y_pred = classes[np.argmax(proba, axis=1)]
     labels = np.arange(dataset.n_classes)

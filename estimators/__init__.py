@@ -10,11 +10,16 @@ import importlib
 
 _MODULE_OF = {
     "ACTIVATIONS": "estimators.activations",
+    "lecun_tanh": "estimators.activations",
     "scaled_tanh": "estimators.activations",
     "HOGTransformer": "estimators.hog",
     "KerasCNNClassifier": "estimators.cnn",
+    "KerasDeepMLPClassifier": "estimators.mlp",
     "KerasMLPClassifier": "estimators.mlp",
     "PixelScaler": "estimators.scaling",
+    "cnn_weights": "estimators.sizes",
+    "hog_features": "estimators.sizes",
+    "mlp_weights": "estimators.sizes",
 }
 
 __all__ = sorted(_MODULE_OF)

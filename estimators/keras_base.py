@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-import warnings
 
 import keras
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.utils import ClassifierTags, check_scalar
 from sklearn.utils.validation import check_array, column_or_1d
 
 from estimators.activations import resolve_activation
+from estimators.backends import enable_op_determinism, layer_gradients
 
 
 class KerasImageClassifier(KerasClassifier):
@@ -121,14 +121,26 @@ class KerasImageClassifier(KerasClassifier):
     def _activation(self):
         return resolve_activation(self.activation)
 
-    def _dense_block(self, x, units: int, index: int):
+    def _dense_block(self, x, units: int, index: int, dropout: float):
         x = keras.layers.Dense(units, name=f"dense_{index}")(x)
         if self.batch_norm:
             x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
         x = keras.layers.Activation(self._activation(), name=f"activation_{index}")(x)
-        if self.dropout:
-            x = keras.layers.Dropout(self.dropout, name=f"dropout_{index}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
         return x
+
+    def _dropout_rates(self, n_layers: int) -> list[float]:
+        """``dropout`` as one rate per Dense layer: one for all, or one each."""
+        if isinstance(self.dropout, int | float) or self.dropout is None:
+            return [float(self.dropout or 0.0)] * n_layers
+        rates = [float(rate) for rate in self.dropout]
+        if len(rates) != n_layers:
+            raise ValueError(
+                f"dropout has {len(rates)} rates but the network has {n_layers} hidden Dense "
+                "layers; give one rate per layer or a single rate."
+            )
+        return rates
 
     def _build_keras_model(self):
         self._seed_keras()
@@ -147,7 +159,9 @@ class KerasImageClassifier(KerasClassifier):
         # Callbacks passed to fit() (progress bars, live tracking) belong to this fit
         # only; scikeras would drop them, so they join the configured ones here.
         configured = self._fit_callbacks
-        self._fit_callbacks = [*configured, *(kwargs.pop("callbacks", None) or [])]
+        # First: the gradients join each epoch's logs before any callback reads them.
+        monitor = [GradientMonitor(X, y)] if getattr(self, "log_gradients", False) else []
+        self._fit_callbacks = [*monitor, *configured, *(kwargs.pop("callbacks", None) or [])]
         self._schedule_learning_rate(len(X), epochs, kwargs.get("batch_size"))
         self._seed_keras()
         try:
@@ -284,61 +298,28 @@ class _StepOffset(keras.optimizers.schedules.LearningRateSchedule):
         return cls(schedule, config["start"])
 
 
-def enable_op_determinism() -> None:
-    """Make TensorFlow's kernels deterministic, so a seed gives the same model twice.
+class GradientMonitor(keras.callbacks.Callback):
+    """Adds, at each epoch's end, the mean absolute gradient of every layer's weights
+    and biases to the epoch's logs (``grad_dense_1_kernel``, ``grad_dense_1_bias``, ...),
+    so they reach ``history_`` and whatever logs the epoch.
 
-    This module is the one place TensorFlow is imported, and only when it is the
-    Keras backend; it stays on for the process (scikeras turns it off after each fit).
-    JAX and torch on the CPU need nothing.
+    Measured on a fixed batch of the training data (the first ``batch_size`` rows), in
+    inference mode, so epochs are comparable and vanishing gradients show as a fall
+    towards the input layers.
     """
-    if keras.backend.backend() != "tensorflow" or _DETERMINISM["on"]:
-        return
-    import tensorflow as tf
 
-    tf.config.experimental.enable_op_determinism()
-    _DETERMINISM["on"] = True
+    def __init__(self, X, y, batch_size: int = 256):
+        super().__init__()
+        self.X = np.asarray(X[:batch_size])
+        self.y = np.asarray(y[:batch_size])
+        if self.y.ndim == 2:  # one-hot targets: the class index
+            self.y = np.argmax(self.y, axis=1)
 
-
-_DETERMINISM = {"on": False}
-
-
-def traced_gradient_names() -> frozenset[str]:
-    """Names in TensorFlow's process-wide gradient registry (empty on other backends).
-
-    Keras' optimizer step goes through ``tf.custom_gradient``, which registers one
-    gradient per traced step and never removes it; each entry holds the whole traced
-    step, so a study leaks about 10 MB per trial. ``clear_session`` leaves them.
-    """
-    return frozenset(_gradient_registry())
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for path, value in layer_gradients(self.model, self.X, self.y).items():
+            logs[GRADIENT_PREFIX + path.replace("/", "_")] = value
 
 
-def forget_traced_gradients(kept: frozenset[str]) -> None:
-    """Drop the custom gradients registered since ``kept`` was taken: call only when
-    no model is training, as for ``keras.backend.clear_session``."""
-    registry = _gradient_registry()
-    for name in [n for n in registry if n.startswith("CustomGradient-") and n not in kept]:
-        del registry[name]
-
-
-def _gradient_registry() -> dict:
-    if keras.backend.backend() != "tensorflow":
-        return {}
-    # Private TensorFlow API, checked by tests/estimators/test_private_apis.py.
-    from tensorflow.python.framework import ops
-
-    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-    if not isinstance(registry, dict):
-        if not _MOVED_WARNED:
-            _MOVED_WARNED.append(True)
-            warnings.warn(
-                "TensorFlow's gradient registry (tensorflow.python.framework.ops."
-                "_gradient_registry._registry) has moved: traced training steps are no longer "
-                "freed between study trials, so a long study grows by about 10 MB a trial.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return {}
-    return registry
-
-
-_MOVED_WARNED: list[bool] = []
+GRADIENT_PREFIX = "grad_"

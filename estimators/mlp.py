@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
+
+from sklearn.utils import check_scalar
+
 from estimators.keras_base import KerasImageClassifier
 
 
@@ -13,15 +17,20 @@ class KerasMLPClassifier(KerasImageClassifier):
     hidden_layer_sizes : tuple of int, default=(100,)
         Units of each hidden Dense layer, input side first.
     activation : str, default="relu"
-        Hidden activation: relu, tanh, sigmoid, scaled_tanh (1.7159 tanh(2x/3)), elu,
-        selu, gelu or swish.
-    dropout : float, default=0.0
-        Dropout rate after each hidden layer (0 disables it).
+        Hidden activation: relu, tanh, sigmoid, scaled_tanh (1.7159 tanh(2x/3)),
+        lecun_tanh (1.7159 tanh(2x/3) + 0.01 x), elu, selu, gelu or swish.
+    dropout : float or tuple of float, default=0.0
+        Dropout rate after each hidden layer (0 disables it), or one rate per hidden
+        layer.
     batch_norm : bool, default=False
         Batch normalisation between each Dense layer and its activation.
     optimizer : str or keras optimizer, default="rmsprop"
         Routed the scikeras way: set ``optimizer__learning_rate`` and so on.
     loss : str, default="sparse_categorical_crossentropy"
+    log_gradients : bool, default=False
+        Add to each epoch's logs (and ``history_``) the mean absolute gradient of every
+        layer's weights and biases, measured on a fixed training batch
+        (``grad_dense_1_kernel``, ...).
     lr_schedule : {None, "one_cycle", "cosine"}, default=None
         Learning rate over the fit, per batch: None keeps the optimizer's rate;
         "cosine" decays it to 0; "one_cycle" warms up from a tenth of it over the first
@@ -73,6 +82,7 @@ class KerasMLPClassifier(KerasImageClassifier):
         loss="sparse_categorical_crossentropy",
         metrics=None,
         lr_schedule=None,
+        log_gradients=False,
         epochs=10,
         batch_size=128,
         validation_split=0.0,
@@ -98,9 +108,86 @@ class KerasMLPClassifier(KerasImageClassifier):
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.lr_schedule = lr_schedule
+        self.log_gradients = log_gradients
 
     def _hidden_layers(self, inputs):
+        sizes = self._layer_sizes()
         x = inputs
-        for index, units in enumerate(self.hidden_layer_sizes, start=1):
-            x = self._dense_block(x, int(units), index)
+        for index, (units, rate) in enumerate(
+            zip(sizes, self._dropout_rates(len(sizes)), strict=True), start=1
+        ):
+            x = self._dense_block(x, int(units), index, rate)
         return x
+
+    def _layer_sizes(self) -> tuple[int, ...]:
+        return tuple(self.hidden_layer_sizes)
+
+
+class KerasDeepMLPClassifier(KerasMLPClassifier):
+    """An MLP of ``depth`` Dense layers of equal width, for studying depth.
+
+    Layers are counted as the course reports count them: the hidden layers plus the
+    softmax layer, so ``depth=5`` is 784-32-32-32-32-10 on MNIST (28,618 weights).
+    Every other parameter is :class:`KerasMLPClassifier`'s.
+
+    Parameters
+    ----------
+    depth : int, default=5
+        Dense layers, the softmax layer included (at least 2).
+    units : int, default=32
+        Units of each hidden layer.
+    activation, dropout, batch_norm, optimizer, loss, metrics, lr_schedule,
+    log_gradients, epochs, batch_size, validation_split, verbose, random_state,
+    callbacks, **kwargs
+        As for :class:`KerasMLPClassifier`.
+    """
+
+    def __init__(
+        self,
+        depth=5,
+        units=32,
+        *,
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        optimizer="rmsprop",
+        loss="sparse_categorical_crossentropy",
+        metrics=None,
+        lr_schedule=None,
+        log_gradients=False,
+        epochs=10,
+        batch_size=128,
+        validation_split=0.0,
+        verbose=0,
+        random_state=None,
+        callbacks=None,
+        **kwargs,
+    ):
+        # KerasMLPClassifier's own __init__ would store hidden_layer_sizes, which is
+        # not a parameter here: scikit-learn's contract is to store exactly the
+        # signature's parameters.
+        KerasImageClassifier.__init__(
+            self,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            verbose=verbose,
+            random_state=random_state,
+            callbacks=callbacks,
+            **kwargs,
+        )
+        self.depth = depth
+        self.units = units
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.lr_schedule = lr_schedule
+        self.log_gradients = log_gradients
+
+    def _layer_sizes(self) -> tuple[int, ...]:
+        check_scalar(self.depth, "depth", target_type=numbers.Integral, min_val=2)
+        check_scalar(self.units, "units", target_type=numbers.Integral, min_val=1)
+        return (int(self.units),) * (int(self.depth) - 1)

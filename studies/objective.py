@@ -7,9 +7,8 @@ carved from the training data, and every trial is scored on that same split.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import keras
 import numpy as np
@@ -20,14 +19,17 @@ from bench.benchmarks import Benchmark
 from bench.benchmarks.overrides import tunable_params
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
-from bench.tracking.artifacts import log_reports
+from bench.interrupts import Terminated
+from bench.reports import gradient_metrics, gradient_profile
+from bench.tracking.artifacts import dataset_records, log_reports
 from bench.tracking.callbacks import EpochLogger
 from bench.tracking.runs import tracked_run
 from bench.training import RunOutcome, fit_pipeline, score_on_test
-from estimators.keras_base import forget_traced_gradients, traced_gradient_names
+from estimators.backends import forget_traced_gradients, traced_gradient_names
 from studies.feature_cache import FeatureCache, with_cached_features
 from studies.spaces import suggest_params
-from studies.stale import mark_worker
+from studies.stale import SURPLUS_ATTR, mark_worker, requeue_interrupted
+from studies.trials import count_claimed
 
 
 def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: float, seed: int):
@@ -72,18 +74,13 @@ def fresh_keras_session() -> Iterator[None]:
 
 
 class PruneOnValidation(keras.callbacks.Callback):
-    """Reports validation accuracy each epoch; stops at once when Optuna prunes, and
-    fails the trial as soon as the training loss is NaN or infinite."""
+    """Reports validation accuracy each epoch and stops at once when Optuna prunes (a
+    diverging loss is stopped by :class:`bench.training.StopOnDivergence`)."""
 
     def __init__(self, trial: optuna.Trial, *, report: bool):
         super().__init__()
         self.trial = trial
         self.report = report
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise FloatingPointError(f"training loss became {loss} (batch {batch + 1})")
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.report:  # Optuna cannot prune multi-objective studies
@@ -110,13 +107,28 @@ class TrialObjective:
     parent_run_id: str
     client: object  # from bench.tracking.store.open_client
     feature_cache: FeatureCache | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    # A grid study: name -> (pipeline parameter, values); nothing else is sampled.
+    grid: dict[str, tuple[str, tuple]] = field(default_factory=dict)
+    total: int | None = None  # the trials the study is to hold
 
     def __call__(self, trial: optuna.Trial):
-        with fresh_keras_session():
-            return self._run_trial(trial)
+        try:
+            with fresh_keras_session():
+                return self._run_trial(trial)
+        except KeyboardInterrupt as stop:
+            # Cut off, not a result: its configuration is run again, once.
+            requeue_interrupted(trial, "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C")
+            raise
 
     def _run_trial(self, trial: optuna.Trial):
         mark_worker(trial)
+        if self.total is not None and count_claimed(trial.study) > self.total:
+            # Processes sharing a study check the total between trials; two can pass
+            # the check at once. The later one stops here, before any work, and is
+            # not counted.
+            trial.set_user_attr(SURPLUS_ATTR, True)
+            raise optuna.TrialPruned(f"the study already holds its {self.total} trials")
         tags = {"trial_number": trial.number, "study": trial.study.study_name}
         if trial.user_attrs.get("baseline"):
             tags["baseline"] = "benchmark configuration"
@@ -124,14 +136,15 @@ class TrialObjective:
         # its network is recorded, with its error.
         with tracked_run(
             self.experiment,
-            f"trial {trial.number}",
-            {**tags, "benchmark": self.benchmark.name},
+            f"trial {trial.number:03d}",
+            {**tags, "benchmark": self.benchmark.name, **self.provenance},
             client=self.client,
             parent_run_id=self.parent_run_id,
         ) as run:
             trial.set_user_attr("mlflow_run_id", run.run_id)
             pipeline = self._sampled_pipeline(trial)
             run.log_params({**tunable_params(pipeline), "seed": self.seed, **trial.params})
+            run.log_datasets(self._datasets())
             # The parameters above are logged under the benchmark's step names; from
             # here on the feature steps may be wrapped by the cache.
             pipeline = self._with_feature_cache(pipeline)
@@ -142,19 +155,32 @@ class TrialObjective:
                 pruned = None
                 outcome = self._outcome(pipeline, run, *fitted)
                 run.set_tags({"trial_state": "COMPLETE"})
+                if gradient_metrics(outcome.history):  # for the study's comparison figure
+                    trial.set_user_attr("gradient_profile", gradient_profile(outcome.history))
         if pruned is not None:
             raise pruned
         return self._values(outcome)
 
     def _sampled_pipeline(self, trial: optuna.Trial):
         pipeline = self.benchmark.build(pixel_max=self.data.pixel_max, seed=self.seed)
-        params = suggest_params(
-            trial, pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
-        )
+        if self.grid:
+            params = {
+                full: trial.suggest_categorical(name, values)
+                for name, (full, values) in self.grid.items()
+            }
+        else:
+            params = suggest_params(
+                trial, pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
+            )
         pipeline.set_params(**params, clf__validation_split=0.0)
         # Kept with the trial so the best one can be refitted and re-run as `bench run`.
         trial.set_user_attr("pipeline_params", params)
         return pipeline
+
+    def _datasets(self):
+        # The split's own digest names its images (see search_split).
+        splits = {"training": len(self.data.y_train), "validation": len(self.data.y_test)}
+        return dataset_records(self.data, splits, carved_by="search split")
 
     def _with_feature_cache(self, pipeline):
         if self.feature_cache is None:
@@ -201,7 +227,7 @@ class TrialObjective:
                 "n_weights": outcome.n_weights,
             }
         )
-        log_reports(run, outcome, self.data.y_test, self.data.class_names)
+        log_reports(run, outcome, self.data.y_test, self.data.class_names, self.data.X_test)
         return outcome
 
     def _values(self, outcome: RunOutcome):

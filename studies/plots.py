@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import optuna
 from matplotlib.figure import Figure
 
@@ -65,7 +66,9 @@ def _drawn(draw: Callable) -> Figure | None:
 
     matplotlib.use("Agg", force=False)
 
-    with warnings.catch_warnings():
+    # Optuna switches pyplot to its "ggplot" style for good; the context restores the
+    # settings, so figures drawn later in the process keep theirs.
+    with warnings.catch_warnings(), matplotlib.rc_context():
         # Optuna marks its matplotlib plots experimental; the warning is noise here.
         warnings.simplefilter("ignore")
         try:
@@ -82,3 +85,73 @@ def _figure_of(axes):
     # Parallel coordinates and importances return one Axes; some plots an array.
     first = axes.flat[0] if hasattr(axes, "flat") else axes
     return first.figure
+
+
+def grid_figure(study: optuna.Study, grid) -> Figure | None:
+    """One picture comparing the cells of a grid study over one or two parameters:
+    final validation accuracy as a heat map (rows: the first parameter, columns: the
+    second), and beside it each cell's gradient magnitude per layer at its last epoch
+    (one panel per value of the first parameter, one line per value of the second).
+
+    Returns None for grids of more than two parameters, or before any trial completes.
+    """
+    names = [name for name, _ in grid]
+    if not 1 <= len(names) <= 2:
+        return None
+    rows = list(dict(grid)[names[0]])
+    columns = list(dict(grid)[names[1]]) if len(names) == 2 else [None]
+    cells = {}
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        key = (trial.params[names[0]], trial.params.get(names[1]) if len(names) == 2 else None)
+        cells[key] = trial
+    if not cells:
+        return None
+    figure = Figure(figsize=(4.5 + 3.6 * len(rows), 4.8), dpi=110, layout="constrained")
+    axes = figure.subplots(1, 1 + len(rows), squeeze=False)[0]
+    _accuracy_heat_map(axes[0], names, rows, columns, cells)
+    for ax, row in zip(axes[1:], rows, strict=True):
+        _gradient_profiles(ax, names, row, columns, cells)
+    figure.suptitle(f"{study.study_name}: every cell of the grid")
+    return figure
+
+
+def _accuracy_heat_map(ax, names, rows, columns, cells) -> None:
+    values = np.full((len(rows), len(columns)), np.nan)
+    for i, row in enumerate(rows):
+        for j, column in enumerate(columns):
+            if (row, column) in cells:
+                values[i, j] = cells[(row, column)].values[0]
+    image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.grid(False)
+    ax.figure.colorbar(image, ax=ax, label=ACCURACY)
+    ax.set_yticks(range(len(rows)), labels=[str(row) for row in rows])
+    ax.set_ylabel(names[0])
+    ax.set_xticks(range(len(columns)), labels=[str(column or "") for column in columns])
+    if len(names) == 2:
+        ax.set_xlabel(names[1])
+        for label in ax.get_xticklabels():
+            label.set(rotation=30, ha="right", rotation_mode="anchor")
+    for i in range(len(rows)):
+        for j in range(len(columns)):
+            if not np.isnan(values[i, j]):
+                colour = "black" if values[i, j] > 0.6 else "white"
+                ax.text(j, i, f"{values[i, j]:.3f}", ha="center", va="center", color=colour)
+    ax.set_title(f"final {ACCURACY}")
+
+
+def _gradient_profiles(ax, names, row, columns, cells) -> None:
+    for column in columns:
+        trial = cells.get((row, column))
+        profile = trial.user_attrs.get("gradient_profile") if trial else None
+        if not profile:
+            continue
+        layers = np.arange(1, len(profile) + 1)
+        label = str(column) if column is not None else str(row)
+        ax.plot(layers, np.maximum(profile, 1e-30), marker="o", markersize=2, label=label)
+    ax.set_yscale("log")
+    ax.set_title(f"{names[0]} = {row}")
+    ax.set_xlabel("layer (input side first)")
+    ax.set_ylabel("mean |gradient| of the weights, last epoch")
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=8)

@@ -15,16 +15,18 @@ import optuna
 import pandas as pd
 
 from bench.benchmarks import Benchmark, get_benchmark
+from bench.benchmarks.overrides import resolve_overrides
 from bench.data import Dataset, load_dataset
+from bench.run import run_datasets
 from bench.tracking.artifacts import final_metrics, log_outcome
-from bench.tracking.runs import TrackedRun, close_orphaned_runs, tracked_run
+from bench.tracking.runs import TrackedRun, close_orphaned_runs, provenance_tags, tracked_run
 from bench.tracking.store import open_client
 from bench.training import RunOutcome, fit_and_score
 from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
 from studies.options import DIRECTIONS
-from studies.plots import study_figures
+from studies.plots import grid_figure, study_figures
 from studies.spaces import baseline_params
 from studies.stale import fail_stale_trials
 from studies.storage import default_storage, open_storage
@@ -57,6 +59,9 @@ class StudySettings:
         Epoch budget of one trial.
     train_size : int or None
         Training images per trial; default the whole training split.
+    grid : tuple of (str, tuple) pairs
+        Parameter name -> values: instead of searching, run every combination once,
+        all other settings at the benchmark's (Optuna's ``GridSampler``, no pruning).
     """
 
     trials: int
@@ -69,6 +74,7 @@ class StudySettings:
     seed: int = 0
     max_epochs: int = 15
     train_size: int | None = None
+    grid: tuple[tuple[str, tuple], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class StudyReport:
     rerun_command: str | None
     refit: RunOutcome | None
     worker_failures: tuple[str, ...] = ()
+    experiment_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class _OpenStudy:
     dataset: Dataset
     split: Dataset  # its "test" split is the validation split every trial is scored on
     feature_cache: FeatureCache
+    command: str | None = None
 
 
 def run_study(
@@ -106,19 +114,21 @@ def run_study(
     refit: bool = True,
     trial_callbacks: Sequence[Callable] = (),
     workers: WorkerPool | None = None,
+    command: str | None = None,
 ) -> StudyReport:
     """Run (or resume) a study until it holds ``settings.trials`` finished trials.
 
     ``workers`` (started by the command line for ``--jobs``) run trials alongside
-    this process, as children of its parent run.
+    this process, as children of its parent run. ``command`` is the command line,
+    recorded on every run as ``bench run`` records it.
 
     Raises
     ------
     UsageError, DataError, TrackingError
         As for :func:`bench.run.run_benchmark`.
     """
-    opened = _open_study(benchmark, settings, worker_index=0)
-    if not opened.study.trials:
+    opened = _open_study(benchmark, settings, worker_index=0, command=command)
+    if not opened.study.trials and not settings.grid:
         _enqueue_baseline(opened)
     # Optuna 5 changed defaults (TPE became multivariate): say which one ran.
     opened.study.set_user_attr("optuna_version", optuna.__version__)
@@ -129,25 +139,31 @@ def run_study(
         worker_failures = _search(opened, parent, workers, trial_callbacks)
         table = trials_table(opened.study)
         _log_search(parent, opened, table)
-        refitted, command = _refit_best(parent, opened) if refit else (None, None)
+        refitted, rerun = _refit_best(parent, opened) if refit else (None, None)
     return StudyReport(
         opened.study,
         parent.run_id,
         opened.experiment,
         opened.client.tracking_uri,
         table,
-        command,
+        rerun,
         refitted,
         tuple(worker_failures),
+        parent.experiment_id,
     )
 
 
 def run_worker(
-    benchmark: Benchmark | str, settings: StudySettings, *, worker_index: int, worker_of: str
+    benchmark: Benchmark | str,
+    settings: StudySettings,
+    *,
+    worker_index: int,
+    worker_of: str,
+    command: str | None = None,
 ) -> None:
     """Run trials of the study as worker ``worker_index`` of the main process
     ``worker_of`` ("pid:token"), as children of the parent run it opens."""
-    opened = _open_study(benchmark, settings, worker_index=worker_index)
+    opened = _open_study(benchmark, settings, worker_index=worker_index, command=command)
     parent_run_id = wait_for_parent_run(lambda key: opened.study.user_attrs.get(key), worker_of)
     try:
         _optimize(opened, parent_run_id, callbacks=())
@@ -155,21 +171,26 @@ def run_worker(
         opened.feature_cache.clear()
 
 
-def _open_study(benchmark: Benchmark | str, settings: StudySettings, *, worker_index: int):
+def _open_study(
+    benchmark: Benchmark | str,
+    settings: StudySettings,
+    *,
+    worker_index: int,
+    command: str | None = None,
+) -> _OpenStudy:
     benchmark = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
     feature_cache = FeatureCache()  # first: a bad BENCH_FEATURE_CACHE_MB changes nothing
     study = optuna.create_study(
-        study_name=settings.study_name or _default_study_name(benchmark, settings.objectives),
+        study_name=settings.study_name or _default_study_name(benchmark, settings),
         storage=open_storage(settings.storage),
-        sampler=make_sampler(settings.sampler, settings.seed, settings.trials),
-        pruner=make_pruner(settings.pruner, settings.max_epochs),
+        sampler=_sampler(settings, settings.seed),
+        pruner=make_pruner("none" if settings.grid else settings.pruner, settings.max_epochs),
         directions=[DIRECTIONS[objective] for objective in settings.objectives],
         load_if_exists=True,
     )
     # A resumed study must not replay the first run's samples, nor a worker another
     # worker's: offset the sampler's seed by the trials stored and the worker.
-    seed = settings.seed + len(study.trials) + 7919 * worker_index
-    study.sampler = make_sampler(settings.sampler, seed, settings.trials)
+    study.sampler = _sampler(settings, settings.seed + len(study.trials) + 7919 * worker_index)
     client = open_client()  # a dead tracking server is reported before any work
     experiment = f"{benchmark.name} study"
     # What a killed earlier invocation left RUNNING: its trials fail and are queued
@@ -183,7 +204,16 @@ def _open_study(benchmark: Benchmark | str, settings: StudySettings, *, worker_i
         val_fraction=benchmark.validation_split,
         seed=settings.seed,
     )
-    return _OpenStudy(benchmark, settings, study, client, experiment, dataset, split, feature_cache)
+    return _OpenStudy(
+        benchmark, settings, study, client, experiment, dataset, split, feature_cache, command
+    )
+
+
+def _sampler(settings: StudySettings, seed: int) -> optuna.samplers.BaseSampler:
+    if settings.grid:
+        space = {name: list(values) for name, values in settings.grid}
+        return optuna.samplers.GridSampler(space, seed=seed)
+    return make_sampler(settings.sampler, seed, settings.trials)
 
 
 def _search(opened: _OpenStudy, parent: TrackedRun, workers, trial_callbacks) -> list[str]:
@@ -214,6 +244,9 @@ def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callab
         parent_run_id,
         opened.client,
         feature_cache=opened.feature_cache,
+        provenance=provenance_tags(opened.command),
+        grid=grid_parameters(opened.benchmark, settings.grid),
+        total=settings.trials,
     )
     # Trials other processes are running count: they will finish (or fail) there.
     remaining = settings.trials - count_claimed(opened.study)
@@ -235,6 +268,10 @@ def _log_search(parent: TrackedRun, opened: _OpenStudy, table: pd.DataFrame) -> 
     parent.log_text(table.to_csv(index=False), "trials.csv")
     for file_name, figure in study_figures(opened.study).items():
         parent.log_figure(figure, f"plots/{file_name}")
+    if opened.settings.grid:
+        figure = grid_figure(opened.study, opened.settings.grid)
+        if figure is not None:
+            parent.log_figure(figure, "grid.png")
 
 
 def _refit_best(parent: TrackedRun, opened: _OpenStudy):
@@ -247,8 +284,11 @@ def _refit_best(parent: TrackedRun, opened: _OpenStudy):
     outcome = fit_and_score(pipeline, dataset)
     parent.log_params({f"best_{key}": value for key, value in trial.params.items()})
     parent.log_metrics(
-        {"best_value": trial.values[0], "best_trial": trial.number} | final_metrics(outcome)
+        {"best_value": trial.values[0], "best_val_accuracy": trial.values[0]}
+        | {"best_trial": trial.number}
+        | final_metrics(outcome)
     )
+    parent.log_datasets(run_datasets(pipeline, dataset, outcome.n_validation))
     log_outcome(parent, outcome, dataset)
     return outcome, rerun_command(benchmark, trial)
 
@@ -261,7 +301,8 @@ def _enqueue_baseline(opened: _OpenStudy) -> None:
         image_shape=opened.dataset.image_shape,
         max_epochs=opened.settings.max_epochs,
     )
-    opened.study.enqueue_trial(params, user_attrs={"baseline": True})
+    # skip_if_exists: processes starting a new study together enqueue it once.
+    opened.study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
 
 
 def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
@@ -272,15 +313,23 @@ def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
         "sampler": settings.sampler,
         "pruner": settings.pruner,
         "objectives": ",".join(settings.objectives),
+        "objective": objective_name(settings.objectives),
         "benchmark": opened.benchmark.name,
+        "dataset": opened.benchmark.dataset,
         "jobs": jobs,
-        "version.optuna": optuna.__version__,
-    }
+    } | provenance_tags(opened.command)
+
+
+def objective_name(objectives: Sequence[str]) -> str:
+    """What the study optimises, in words: ``validation accuracy (maximize)``."""
+    words = {"accuracy": "validation accuracy", "weights": "weights"}
+    return ", ".join(f"{words[name]} ({DIRECTIONS[name]})" for name in objectives)
 
 
 def _parent_params(opened: _OpenStudy) -> dict[str, object]:
     settings, split = opened.settings, opened.split
     return {
+        "objective": objective_name(settings.objectives),
         "seed": settings.seed,
         "max_epochs": settings.max_epochs,
         "train_size": len(split.y_train),
@@ -291,5 +340,24 @@ def _parent_params(opened: _OpenStudy) -> dict[str, object]:
     }
 
 
-def _default_study_name(benchmark: Benchmark, objectives: tuple[str, ...]) -> str:
-    return benchmark.name if objectives == ("accuracy",) else f"{benchmark.name}-pareto"
+def _default_study_name(benchmark: Benchmark, settings: StudySettings) -> str:
+    if settings.grid:
+        return f"{benchmark.name}-grid-" + "-".join(name for name, _ in settings.grid)
+    return benchmark.name if settings.objectives == ("accuracy",) else f"{benchmark.name}-pareto"
+
+
+def grid_parameters(benchmark: Benchmark, grid) -> dict[str, tuple[str, tuple]]:
+    """Each grid name as the user wrote it (``depth``) -> its full pipeline parameter
+    (``clf__depth``) and its values, every value checked as ``--set`` checks it.
+
+    Raises
+    ------
+    UsageError
+        For an unknown name or a value of the wrong type.
+    """
+    pipeline = benchmark.build(pixel_max=255.0, seed=None)
+    checked = {}
+    for name, values in grid:
+        full = [list(resolve_overrides(pipeline, [f"{name}={value!r}"]))[0] for value in values]
+        checked[name] = (full[0], tuple(values))
+    return checked

@@ -1,4 +1,10 @@
-"""Trials whose worker vanished: failed, retried once, and not counted twice.
+"""Trials that are not results of the search: failed, retried once, not counted.
+
+Two kinds: a *stale* trial, whose process vanished (SIGKILL, a crash, a lost
+machine), and an *interrupted* one, cut off by Ctrl-C or SIGTERM. Either is replaced
+by a retry of its configuration (once) and does not count towards ``--trials``. A
+trial that failed on its own (a diverging loss, an unbuildable network) is a result
+and counts.
 
 On RDB storage Optuna's heartbeat notices a dead worker; the default journal file
 has no heartbeat, so each trial records its process (``bench.processes``) and a later
@@ -13,6 +19,8 @@ from bench.processes import process_is_gone, this_process
 
 WORKER_ATTR = "worker"
 STALE_ATTR = "stale"
+INTERRUPTED_ATTR = "interrupted"
+SURPLUS_ATTR = "surplus"
 RETRY_OF_ATTR = "retry_of"
 
 
@@ -33,20 +41,35 @@ def fail_stale_trials(study: optuna.Study) -> list[int]:
         if not _fail(study, trial, worker):
             continue  # another process got there first and handles the retry
         failed.append(trial.number)
-        if RETRY_OF_ATTR not in trial.user_attrs:
-            attrs = {RETRY_OF_ATTR: trial.number}
-            if trial.user_attrs.get("baseline"):
-                attrs["baseline"] = True
-            # Parameters fixed by enqueue_trial (the baseline) count even where the
-            # worker died before suggesting them all.
-            params = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
-            study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
+        _retry_once(study, trial)
     return failed
 
 
+def requeue_interrupted(trial: optuna.Trial, reason: str) -> None:
+    """Mark ``trial``, cut off by ``reason`` (Ctrl-C, SIGTERM), as no result of the
+    search, and queue its configuration again unless it was itself a retry."""
+    trial.set_user_attr(INTERRUPTED_ATTR, reason)
+    frozen = next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number)
+    _retry_once(trial.study, frozen)
+
+
 def is_replaced(trial: optuna.trial.FrozenTrial) -> bool:
-    """A stale trial is replaced by its retry (or by a fresh trial): not counted."""
-    return STALE_ATTR in trial.user_attrs
+    """A stale or interrupted trial is replaced by its retry (or by a fresh trial), and
+    a surplus one (started by a process that raced another past the total) stopped
+    before any work: none of them counts."""
+    return any(attr in trial.user_attrs for attr in (STALE_ATTR, INTERRUPTED_ATTR, SURPLUS_ATTR))
+
+
+def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    if RETRY_OF_ATTR in trial.user_attrs:
+        return
+    attrs = {RETRY_OF_ATTR: trial.number}
+    if trial.user_attrs.get("baseline"):
+        attrs["baseline"] = True
+    # Parameters fixed by enqueue_trial (the baseline) count even where the trial
+    # stopped before suggesting them all.
+    params = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+    study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
 
 
 def _fail(study: optuna.Study, trial: optuna.trial.FrozenTrial, worker: str) -> bool:
@@ -56,3 +79,31 @@ def _fail(study: optuna.Study, trial: optuna.trial.FrozenTrial, worker: str) -> 
         return storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
+
+
+class StaleTrialCallback:
+    """What happens to a trial whose worker stopped beating (database storage, any
+    host): its MLflow run is closed as FAILED, it is marked ``stale`` (so it does not
+    count), and Optuna queues its parameters again once
+    (``RetryHeartbeatStaleTrialCallback``)."""
+
+    def __init__(self):
+        self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        worker = trial.user_attrs.get(WORKER_ATTR, "unknown")
+        study._storage.set_trial_user_attr(
+            trial._trial_id, STALE_ATTR, f"worker {worker} stopped beating"
+        )
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if run_id:
+            close_run_as_failed(run_id, f"worker process {worker} stopped beating (killed?)")
+        self._retry(study, trial)
+
+
+def close_run_as_failed(run_id: str, message: str) -> None:
+    """Close the MLflow run of a trial whose process is gone, with the reason."""
+    from bench.tracking.runs import close_orphan
+    from bench.tracking.store import open_client
+
+    close_orphan(open_client(), run_id, message)

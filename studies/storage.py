@@ -1,15 +1,22 @@
-"""Where a study lives: the journal file next to the MLflow store, or a database."""
+"""Where a study lives: the journal file next to the MLflow store, or a database
+(PostgreSQL for studies that span machines)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import optuna
 
-from bench.tracking.store import DEFAULT_STORE_DIR
+from bench.errors import UsageError
+from bench.tracking.store import DEFAULT_STORE_DIR, database_url
+from studies.stale import StaleTrialCallback
 
 # On database storage a worker that dies (SIGKILL, a lost machine) stops beating;
-# after the grace period its trial is failed and queued again once.
+# after the grace period its trial is failed and queued again once. The variables
+# shorten both, for tests and impatient users.
+HEARTBEAT_VARIABLE = "BENCH_HEARTBEAT_S"
+GRACE_VARIABLE = "BENCH_GRACE_S"
 HEARTBEAT_INTERVAL_S = 60
 GRACE_PERIOD_S = 180
 
@@ -21,7 +28,13 @@ def default_storage() -> str:
 
 
 def open_storage(url: str | None) -> optuna.storages.BaseStorage:
-    """An Optuna storage: the journal file by default (or a path), else a database URL."""
+    """An Optuna storage: the journal file by default (or a path), else a database URL.
+
+    Raises
+    ------
+    UsageError
+        For a PostgreSQL URL when no PostgreSQL driver is installed.
+    """
     if url is None or not url.partition("://")[1]:
         path = Path(url or default_storage())
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,10 +44,17 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
         backend = optuna.storages.journal.JournalFileBackend(str(path.resolve()))
         return optuna.storages.JournalStorage(backend)
     return optuna.storages.RDBStorage(
-        url,
-        heartbeat_interval=HEARTBEAT_INTERVAL_S,
-        grace_period=GRACE_PERIOD_S,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-            max_retry=1
-        ),
+        database_url(url),
+        heartbeat_interval=_seconds(HEARTBEAT_VARIABLE, HEARTBEAT_INTERVAL_S),
+        grace_period=_seconds(GRACE_VARIABLE, GRACE_PERIOD_S),
+        heartbeat_stale_trial_callback=StaleTrialCallback(),
     )
+
+
+def _seconds(variable: str, default: int) -> int:
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"{variable}={text!r} is not valid; use a whole number of seconds >= 1")
+    return int(text)

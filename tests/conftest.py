@@ -111,3 +111,41 @@ def study_runs():
         return client, client.search_runs([found.experiment_id], max_results=1000)
 
     return read
+
+
+def _reachable(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL database for Optuna (``BENCH_TEST_POSTGRES``, which .ci/run
+    sets with `.ci/servers start`); the test skips where there is none."""
+    url = os.environ.get("BENCH_TEST_POSTGRES")
+    if not url:
+        pytest.skip("no PostgreSQL: set BENCH_TEST_POSTGRES (`eval $(.ci/servers start DIR)`)")
+    try:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=5).close()
+    except Exception as error:  # any failure to connect means: no server to test against
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {error}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def tracking_server() -> str:
+    """A real MLflow tracking server (``BENCH_TEST_MLFLOW``, set by .ci/run); the test
+    skips where there is none."""
+    url = os.environ.get("BENCH_TEST_MLFLOW")
+    if not url:
+        pytest.skip("no MLflow tracking server: set BENCH_TEST_MLFLOW (`.ci/servers start`)")
+    if not _reachable(f"{url}/health"):
+        pytest.skip(f"MLflow tracking server {url} is not reachable")
+    return url

@@ -52,3 +52,15 @@ def test_readme_benchmark_table_is_what_bench_list_prints(capsys, mlflow_store):
 @pytest.mark.parametrize("path", sorted(set(re.findall(r"`(tests/[\w/]+\.py)`", README))), ids=str)
 def test_test_files_the_readme_names_exist(path):
     assert (ROOT / path).is_file()
+
+
+def test_every_module_of_bench_is_in_a_layer():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    named = {name.strip() for layer in layers for name in re.split(r"[|:]", layer)}
+    parts = [path for path in (ROOT / "bench").iterdir() if not path.name.startswith(("_", "."))]
+    modules = {f"bench.{path.stem}" for path in parts if path.is_dir() or path.suffix == ".py"}
+    modules -= {"bench.__pycache__"}
+    assert modules <= named, f"not in the layers contract: {sorted(modules - named)}"

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from bench.benchmarks.overrides import resolve_overrides
 from bench.benchmarks.registry import Benchmark
-from bench.data.catalog import IDX_CATALOG
+from bench.data.catalog import dataset_geometry
 from bench.errors import UsageError
 
 
@@ -57,8 +57,20 @@ def check_buildable(pipeline: Pipeline, benchmark: Benchmark) -> None:
         If a value the estimators reject (an unknown activation or schedule, a
         topology that shrinks the image to nothing) was set; the message is theirs.
     """
+    built_network(pipeline, benchmark)
+
+
+def built_network(pipeline: Pipeline, benchmark: Benchmark):
+    """A copy of the pipeline's classifier with its network built (not trained) on
+    blank images of the benchmark's dataset.
+
+    Raises
+    ------
+    UsageError
+        If a value the estimators reject was set (see :func:`check_buildable`).
+    """
     try:
-        _built_on_blank_images(clone(pipeline), benchmark)
+        return _built_on_blank_images(clone(pipeline), benchmark)
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
 
@@ -72,15 +84,7 @@ def count_weights(benchmark: Benchmark) -> int:
 def _built_on_blank_images(pipeline: Pipeline, benchmark: Benchmark):
     shape, n_classes = dataset_geometry(benchmark.dataset)
     X = np.zeros((n_classes, *shape), dtype=np.uint8)
-    X[:, 0, 0] = np.arange(n_classes)  # HOG needs some gradient to be defined
+    X.reshape(n_classes, -1)[:, 0] = np.arange(n_classes)  # HOG needs some gradient
     y = np.arange(n_classes)
     features = pipeline[:-1].fit_transform(X, y)
     return pipeline[-1].initialize(features, y)
-
-
-def dataset_geometry(name: str) -> tuple[tuple[int, int], int]:
-    """Image shape and number of classes of a dataset, without loading it."""
-    if name in IDX_CATALOG:
-        entry = IDX_CATALOG[name]
-        return tuple(entry.image_shape), len(entry.class_names)
-    return (8, 8), 10  # scikit-learn's digits

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import UsageError
+
+if TYPE_CHECKING:  # a name lookup must not pay for importing scikit-learn
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass(frozen=True)

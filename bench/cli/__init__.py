@@ -10,6 +10,7 @@ A :class:`~bench.errors.BenchError` is caught once, here, and shown as one line.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,3 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as error:
         say(f"bench: error: {error}")
         return error.exit_code
+    except BrokenPipeError:
+        # The reader went away (`bench list | head`): not an error. Python would try to
+        # flush stdout again at exit and complain, so stdout goes nowhere from here on.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

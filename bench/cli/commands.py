@@ -8,38 +8,47 @@ keep quiet.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from collections.abc import Sequence
 
-from bench.errors import UsageError
+from bench.errors import BenchError, UsageError
 
 
 def dispatch(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the parsed command; returns the exit code."""
-    if args.command in ("run", "study"):
+    if args.command in ("run", "study", "describe"):
         from bench.benchmarks import get_benchmark
 
         get_benchmark(args.name)  # a typo is answered before the slow imports
+    if args.command == "list":
+        return command_list(args.format)  # from the declarations: no Keras, no MLflow
+    if args.command == "ui":
+        return command_ui(args)  # no Keras either
+    if args.command == "server":
+        return command_server(args)
     if args.command == "study":
         return _study_with_workers(args, argv)
     start_libraries(verbose=args.verbose)
-    if args.command == "list":
-        return command_list(args.format)
     if args.command == "perf":
         return command_perf(args)
+    if args.command == "describe":
+        return command_describe(args)
+    if args.command == "predict":
+        return command_predict(args)
     return command_run(args, argv)
 
 
 def command_list(output_format: str = "text") -> int:
     from bench.benchmarks import benchmark_names, get_benchmark
-    from bench.benchmarks.configure import count_weights
+    from bench.benchmarks.weights import declared_weights
     from bench.cli.summaries import markdown_table, table
 
     rows = [("benchmark", "dataset", "weights", "network")]
     for name in benchmark_names():
         benchmark = get_benchmark(name)
-        weights = f"{count_weights(benchmark):,}"
+        weights = f"{declared_weights(benchmark):,}"
         rows.append((name, benchmark.dataset, weights, benchmark.summary))
     if output_format == "markdown":
         print(markdown_table(rows, right_aligned={2}, code_columns={0}))
@@ -67,6 +76,29 @@ def command_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def command_describe(args: argparse.Namespace) -> int:
+    from bench.benchmarks import get_benchmark
+    from bench.benchmarks.configure import built_network, configured_pipeline
+    from bench.cli.summaries import network_description
+
+    benchmark = get_benchmark(args.name)
+    pipeline, _ = configured_pipeline(
+        benchmark, pixel_max=255.0, seed=0, epochs=None, assignments=args.assignments
+    )
+    print(network_description(benchmark, pipeline, built_network(pipeline, benchmark)))
+    return 0
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    from bench.cli.summaries import predictions_json, predictions_text
+    from bench.predict import predict_images
+
+    predictions = predict_images(args.run_id, args.images, save_preprocessed=args.save_preprocessed)
+    show = predictions_json if args.format == "json" else predictions_text
+    print(show(predictions))
+    return 0
+
+
 def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
     from bench.backend import share_cores
 
@@ -74,26 +106,30 @@ def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
     share_cores(jobs)  # before Keras starts its thread pools; workers inherit it
     if jobs == 1:
         start_libraries(verbose=args.verbose)
-        return command_study(args)
+        return command_study(args, argv)
     from studies.worker_pool import WorkerPool
 
     # Started first, so their imports overlap this process's own.
     workers = WorkerPool(argv[argv.index("study") + 1 :], jobs - 1)
     try:
         start_libraries(verbose=args.verbose)
-        return command_study(args, workers)
+        return command_study(args, argv, workers)
     finally:
         workers.close()
 
 
-def command_study(args: argparse.Namespace, workers=None) -> int:
+def command_study(args: argparse.Namespace, argv: Sequence[str], workers=None) -> int:
     from bench.cli.progress import TrialProgress
     from bench.cli.summaries import study_summary
     from studies.algorithms import parse_objectives
     from studies.search import StudySettings, run_study, run_worker
 
+    grid = parse_grid(args.grid)
+    trials = args.trials or (math.prod(len(values) for _, values in grid) if grid else None)
+    if trials is None:
+        raise UsageError("--trials is required (or --grid, which runs every cell once)")
     settings = StudySettings(
-        trials=args.trials,
+        trials=trials,
         timeout=args.timeout,
         study_name=args.study_name,
         storage=args.storage,
@@ -103,26 +139,53 @@ def command_study(args: argparse.Namespace, workers=None) -> int:
         seed=args.seed,
         max_epochs=args.max_epochs,
         train_size=args.train_size,
+        grid=grid,
     )
     if not args.verbose:
         import optuna  # configures its own handler at INFO on import, so set it after
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
+    command = shlex.join(["python", "-m", "bench", *argv])
     if args.worker_of:
-        run_worker(args.name, settings, worker_index=args.worker_index, worker_of=args.worker_of)
+        run_worker(
+            args.name,
+            settings,
+            worker_index=args.worker_index,
+            worker_of=args.worker_of,
+            command=command,
+        )
         return 0
-    with TrialProgress(args.trials) as progress:
+    with TrialProgress(trials) as progress:
         report = run_study(
             args.name,
             settings,
             workers=workers,
             refit=not args.no_refit,
             trial_callbacks=[progress],
+            command=command,
         )
     for failure in report.worker_failures:
         say(f"bench: {failure}")
     print(study_summary(report))
     return 0
+
+
+def parse_grid(texts: Sequence[str]) -> tuple[tuple[str, tuple], ...]:
+    """``["depth=5,20", "activation=relu,tanh"]`` -> ``(("depth", (5, 20)), ...)``."""
+    from bench.benchmarks.overrides import parse_value
+
+    grid = []
+    for text in texts:
+        name, sep, raw = text.partition("=")
+        values = tuple(parse_value(value.strip()) for value in raw.split(",") if value.strip())
+        if not sep or not name.strip() or not values:
+            raise UsageError(f"--grid expects name=v1,v2,..., got '{text}'; e.g. --grid depth=5,20")
+        if len(set(map(repr, values))) != len(values):
+            raise UsageError(f"--grid {name.strip()} repeats a value: {raw}")
+        grid.append((name.strip(), values))
+    if len({name for name, _ in grid}) != len(grid):
+        raise UsageError("--grid names a parameter twice; give each once with all its values")
+    return tuple(grid)
 
 
 def command_perf(args: argparse.Namespace) -> int:
@@ -144,6 +207,74 @@ def command_perf(args: argparse.Namespace) -> int:
         say(f"perf: {len(missed)} of {len(figures)} figures missed their target")
         return 1
     return 0
+
+
+def command_ui(args: argparse.Namespace) -> int:
+    from bench.cli.summaries import ui_addresses
+    from bench.tracking.store import quiet_mlflow, tracking_uri
+    from bench.tracking.ui import is_server, start_ui, store_file
+
+    if not args.verbose:
+        quiet_mlflow()
+    uri = tracking_uri()
+    if is_server(uri):
+        raise UsageError(f"MLFLOW_TRACKING_URI is a tracking server with its own UI: open {uri}")
+    if not store_file(uri).exists():
+        raise UsageError(
+            f"no MLflow store at {store_file(uri)}; run `python -m bench run ...` here first, "
+            "or start `bench ui` in the folder where you ran bench"
+        )
+    servers = []
+    try:
+        servers.append(start_ui(uri, args.port))
+        if args.study:
+            from studies.dashboard import start_dashboard
+
+            servers.append(start_dashboard(args.storage))
+        print(ui_addresses(uri, servers), flush=True)
+        say("Ctrl-C stops the servers")
+        _wait_for_any(servers)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for server in servers:
+            server.stop()
+    say("stopped")
+    return 0
+
+
+def command_server(args: argparse.Namespace) -> int:
+    from bench.cli.summaries import server_addresses
+    from bench.tracking.store import quiet_mlflow
+    from bench.tracking.ui import start_tracking_server
+
+    if not args.verbose:
+        quiet_mlflow()
+    server = start_tracking_server(args.database, args.artifacts, host=args.host, port=args.port)
+    try:
+        print(server_addresses(server, args.storage), flush=True)
+        say("Ctrl-C stops the server")
+        _wait_for_any([server])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    say("stopped")
+    return 0
+
+
+def _wait_for_any(servers) -> None:
+    """Until Ctrl-C, or until a server exits on its own (an error: it says why)."""
+    import time
+
+    while True:
+        for server in servers:
+            if server.process.poll() is not None:
+                raise BenchError(
+                    f"{server.name} stopped with code {server.process.returncode}: "
+                    f"{server.last_lines()}"
+                )
+        time.sleep(0.5)
 
 
 def start_libraries(*, verbose: bool) -> None:

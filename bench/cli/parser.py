@@ -51,9 +51,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="a text table, or the Markdown table the README shows",
     )
     _add_run_parser(commands)
+    _add_describe_parser(commands)
+    _add_predict_parser(commands)
     _add_study_parser(commands)
     _add_perf_parser(commands)
+    _add_ui_parser(commands)
+    _add_server_parser(commands)
     return parser
+
+
+def _add_server_parser(commands) -> None:
+    server = commands.add_parser(
+        "server",
+        help="start MLflow's tracking server on a database, for studies on several machines",
+    )
+    server.add_argument(
+        "database", metavar="DATABASE_URL", help="its store, e.g. postgresql://bench@db-host/mlflow"
+    )
+    server.add_argument(
+        "--artifacts", required=True, metavar="DIR", help="where it keeps the runs' artifacts"
+    )
+    server.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; give this "
+        "machine's address for others to reach it)",
+    )
+    server.add_argument("--port", type=positive_int, help="port (default 5000, or a free one)")
+    server.add_argument(
+        "--storage",
+        metavar="URL",
+        help="the Optuna storage the workers will share, shown in the command it prints",
+    )
+    server.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+
+
+def _add_ui_parser(commands) -> None:
+    ui = commands.add_parser(
+        "ui", help="open the MLflow UI on bench's store (and Optuna's dashboard on a study)"
+    )
+    ui.add_argument(
+        "--port", type=positive_int, help="MLflow UI port (default 5000, or a free one)"
+    )
+    ui.add_argument(
+        "--study",
+        action="store_true",
+        help="also start optuna-dashboard on the study storage (the 'dashboard' extra)",
+    )
+    ui.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")
+    ui.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_run_parser(commands) -> None:
@@ -74,10 +120,53 @@ def _add_run_parser(commands) -> None:
     run.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
+def _add_describe_parser(commands) -> None:
+    describe = commands.add_parser(
+        "describe", help="a benchmark's network, layer by layer, without data or training"
+    )
+    describe.add_argument("name", help="benchmark name (see 'bench list')")
+    describe.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="override a pipeline parameter, as for 'bench run' (repeatable)",
+    )
+    describe.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+
+
+def _add_predict_parser(commands) -> None:
+    predict = commands.add_parser(
+        "predict", help="classify your own pictures with a run's logged model"
+    )
+    predict.add_argument("run_id", metavar="RUN_ID", help="a `bench run` (or study parent) run id")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files")
+    predict.add_argument("--format", choices=("text", "json"), default="text")
+    predict.add_argument(
+        "--save-preprocessed",
+        metavar="DIR",
+        help="also write what the model saw, one PNG per picture, into DIR",
+    )
+    predict.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+
+
 def _add_study_parser(commands) -> None:
     study = commands.add_parser("study", help="search topology and optimizer with Optuna")
     study.add_argument("name", help="benchmark name (see 'bench list')")
-    study.add_argument("--trials", type=positive_int, required=True, help="total trials wanted")
+    study.add_argument(
+        "--trials",
+        type=positive_int,
+        help="total trials wanted (with --grid: default one per cell of the grid)",
+    )
+    study.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="PARAM=V1,V2,...",
+        help="run every combination of these values once, all else at the benchmark's "
+        "settings (Optuna's GridSampler); repeatable, e.g. --grid depth=5,20,40",
+    )
     study.add_argument("--timeout", type=positive_int, help="stop starting trials after S s")
     study.add_argument("--study-name", help="Optuna study (default: the benchmark name)")
     study.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")

@@ -85,27 +85,47 @@ def download_progress(stream=None) -> Callable[[int, int], None]:
 
 
 class TrialProgress:
-    """Optuna callback: a bar over the requested trials showing the best value so far."""
+    """Optuna callback showing a study's progress on stderr: on a terminal, a bar over
+    the requested trials with the best value so far; elsewhere (a log file, CI), one
+    line per finished trial.
+
+    Trials count as ``bench study`` counts them (:func:`studies.trials.count_finished`):
+    a resumed study starts where it stopped, and an interrupted trial is not counted.
+    """
 
     def __init__(self, total: int, stream=None):
         self.total = total
         self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
         self.bar: tqdm | None = None
 
     def __enter__(self) -> TrialProgress:
-        self.bar = tqdm(total=self.total, unit="trial", desc="study", file=self.stream)
+        if self.interactive:
+            self.bar = tqdm(total=self.total, unit="trial", desc="study", file=self.stream)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
     def __call__(self, study, trial) -> None:
-        # Count what the study holds, so a resumed study starts where it stopped.
-        self.bar.n = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
-        self.bar.refresh()
-        try:
-            best = study.best_trials[0].values[0] if study.best_trials else None
-        except ValueError:  # no complete trial yet
-            best = None
+        from studies.trials import best_trial, count_finished
+
+        done = count_finished(study)
+        best = best_trial(study)
         state = trial.state.name.lower()
-        self.bar.set_postfix_str(f"last {state}" + (f", best {best:.4f}" if best else ""))
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.refresh()
+            best_text = f", best {best.values[0]:.4f}" if best else ""
+            self.bar.set_postfix_str(f"last {state}{best_text}")
+            return
+        value = f"  value {trial.values[0]:.4f}" if trial.values else ""
+        best_text = f"  best {best.values[0]:.4f} (trial {best.number})" if best else ""
+        seconds = trial.duration.total_seconds() if trial.duration else 0.0
+        print(
+            f"trial {trial.number} {state}{value}{best_text}  "
+            f"[{done}/{self.total}, {seconds:.1f} s]",
+            file=self.stream,
+            flush=True,
+        )

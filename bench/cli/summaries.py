@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-
-from bench.tracking.store import ui_command
 
 
 def run_summary(report) -> str:
@@ -15,7 +14,8 @@ def run_summary(report) -> str:
         ("benchmark", f"{report.benchmark.name} on {report.dataset.name}, seed {report.seed}"),
         (
             "training",
-            f"{epochs} epochs in {outcome.fit_seconds:.1f} s, {outcome.n_weights:,} weights",
+            f"{_count(epochs, 'epoch')} in {outcome.fit_seconds:.1f} s, "
+            f"{outcome.n_weights:,} weights",
         ),
     ]
     if "val_accuracy" in outcome.history:
@@ -24,7 +24,8 @@ def run_summary(report) -> str:
         ("test accuracy", f"{test.accuracy:.4f}"),
         ("test macro F1", f"{test.macro_f1:.4f}"),
         ("run id", f"{report.run_id} (experiment '{report.experiment}')"),
-        ("MLflow UI", ui_command(report.tracking_uri)),
+        *where_to_look(report.tracking_uri, report.experiment_id, report.run_id),
+        ("load the model", load_model_code(report.tracking_uri, report.run_id)),
     ]
     return table(rows)
 
@@ -34,16 +35,144 @@ def study_summary(report) -> str:
     trials = report.table
     value_column = "value" if "value" in trials else "values_0"
     top = trials[trials["state"] == "COMPLETE"].sort_values(value_column, ascending=False)
-    lines = [top.head(5).to_string(index=False), ""]
+    lines = [readable(top.head(5)).to_string(index=False), ""]
     rows = [("study", f"{report.study.study_name}: {len(trials)} trials")]
     if report.refit is not None:
         rows.append(("best refit, test accuracy", f"{report.refit.test.accuracy:.4f}"))
         rows.append(("re-run the best", report.rerun_command))
     rows += [
         ("parent run", f"{report.parent_run_id} (experiment '{report.experiment}')"),
-        ("MLflow UI", ui_command(report.tracking_uri)),
+        *where_to_look(report.tracking_uri, report.experiment_id, report.parent_run_id),
     ]
     return "\n".join(lines) + table(rows)
+
+
+def where_to_look(uri: str, experiment_id: str, run_id: str) -> list[tuple[str, str]]:
+    """Rows with the run's page, the experiment's runs view and how to open the UI.
+
+    MLflow opens an experiment on a GenAI overview page that stays empty for bench;
+    these addresses lead past it.
+    """
+    from bench.tracking.ui import (
+        absolute_uri,
+        is_server,
+        run_address,
+        runs_view_address,
+        ui_address,
+    )
+
+    base = ui_address(uri)
+    if is_server(uri):
+        opened = f"open {base}"
+    else:
+        opened = f"python -m bench ui  (store {absolute_uri(uri)})"
+    return [
+        ("run page", run_address(base, experiment_id, run_id)),
+        ("runs view", runs_view_address(base, experiment_id)),
+        ("MLflow UI", opened),
+    ]
+
+
+def ui_addresses(uri: str, servers) -> str:
+    """What ``bench ui`` prints: each server's address, each experiment's runs view and
+    the latest run's page."""
+    from bench.tracking.ui import experiments_and_latest_runs, run_address, runs_view_address
+
+    ui, *others = servers
+    rows = [("MLflow UI", ui.address)]
+    experiments = experiments_and_latest_runs(uri)
+    for name, experiment_id, _ in experiments:
+        rows.append((f"  {name}", runs_view_address(ui.address, experiment_id)))
+    if experiments:
+        name, experiment_id, latest = experiments[0]
+        page = run_address(ui.address, experiment_id, latest.info.run_id)
+        rows.append(("latest run", f"{page}  ({latest.info.run_name})"))
+    rows += [(server.name, f"{server.address}/dashboard") for server in others]
+    return table(rows)
+
+
+def server_addresses(server, storage: str | None) -> str:
+    """What ``bench server`` prints: its address, and what each worker machine runs."""
+    storage = storage or "postgresql://USER@DB_HOST/DB"
+    rows = [
+        ("MLflow tracking server", f"{server.address}  (UI, runs and artifacts)"),
+        (
+            "on each machine",
+            f"MLFLOW_TRACKING_URI={server.address} python -m bench study NAME --trials N "
+            f"--storage {storage}",
+        ),
+    ]
+    return table(rows)
+
+
+def load_model_code(uri: str, run_id: str) -> str:
+    """Python that loads the run's logged pipeline, from any folder."""
+    from bench.tracking.ui import absolute_uri
+
+    return (
+        f'import mlflow; mlflow.set_tracking_uri("{absolute_uri(uri)}"); '
+        f'model = mlflow.sklearn.load_model("runs:/{run_id}/model")'
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def network_description(benchmark, pipeline, classifier) -> str:
+    """``bench describe``: the data, the steps before the network, and the network's
+    layers with their output shapes and weights, as the course reports tabulate them."""
+    from bench.data.catalog import dataset_geometry
+    from bench.reports import model_summary_text
+
+    shape, n_classes = dataset_geometry(benchmark.dataset)
+    lines = [
+        f"{benchmark.name}: {benchmark.summary}",
+        f"data      {benchmark.dataset}, {'x'.join(map(str, shape))} images, {n_classes} classes",
+    ]
+    for name, step in pipeline.steps[:-1]:
+        lines.append(f"step      {name}: {step!r}")
+    lines.append(f"network   {type(classifier).__name__}, {classifier.n_features_in_:,} inputs")
+    lines += ["", model_summary_text(classifier.model_).rstrip()]
+    return "\n".join(lines)
+
+
+def predictions_text(predictions) -> str:
+    """One line per picture: its file, then the three most probable classes."""
+    rows = [
+        (p.image, *(f"{name} {probability:.3f}" for name, probability in p.top(3)))
+        for p in predictions
+    ]
+    width = max(len(row) for row in rows)
+    return table([row + ("",) * (width - len(row)) for row in rows])
+
+
+def predictions_json(predictions) -> str:
+    """The predictions as a JSON list of ``{"image", "prediction", "probabilities"}``."""
+    import json
+
+    return json.dumps(
+        [
+            {"image": p.image, "prediction": p.prediction, "probabilities": p.probabilities}
+            for p in predictions
+        ],
+        indent=2,
+    )
+
+
+def readable(trials):
+    """The trials table as text people read: whole numbers as whole numbers (pandas
+    stores a column with gaps as floats: ``units_2 16.0``), and a parameter a trial did
+    not use left blank rather than ``NaN``."""
+
+    def text(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, float):
+            return str(int(value)) if value.is_integer() else f"{value:.6g}"
+        return str(value)
+
+    return trials.astype(object).map(text)
 
 
 def perf_summary(figures) -> str:

@@ -1,11 +1,92 @@
-"""Declarations of the IDX datasets: their files, mirrors, checksums and class names.
+"""Declarations of the downloadable datasets: their files, mirrors, checksums, classes.
 
-Each dataset is one :class:`CatalogEntry`. Tests and users with their own mirror build
-an entry of their own (or ``dataclasses.replace`` one of these) and pass it to
-:func:`bench.data.loaders.load_idx_dataset`.
+Each dataset is one entry: a :class:`CatalogEntry` for the IDX datasets (MNIST,
+Fashion-MNIST), an :class:`SvhnEntry` or a :class:`CifarEntry`. Every entry says which
+files make up the dataset in a folder (``layouts``) and which files to download
+(``downloads``). Tests and users with their own mirror build an entry of their own (or
+``dataclasses.replace`` one of these) and pass it to
+:func:`bench.data.loaders.load_catalog_entry`.
+
+This module is read by ``bench list`` and must stay light: no NumPy, no file access.
 """
 
 from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A file as its publisher distributes it, and the checksum published for it.
+
+    Parameters
+    ----------
+    name : str
+        File name on the mirrors and in the download cache.
+    checksum : str
+        Published digest (hex) of the file.
+    algorithm : str
+        :mod:`hashlib` name of the digest: ``"sha256"``, or ``"md5"`` where that is
+        all the publisher gives.
+    size : int or None
+        Published size in bytes, shown when a copy differs; None if not published.
+    """
+
+    name: str
+    checksum: str
+    algorithm: str = "sha256"
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One way a folder can hold a dataset: the files it needs, relative to the folder.
+
+    Parameters
+    ----------
+    files : tuple of str
+        Names of the files, all required.
+    folder : str
+        Sub-folder holding them, e.g. ``"cifar-10-batches-bin"``; ``""`` for the folder
+        itself.
+    suffixes : tuple of str
+        Each file may be stored as ``name + suffix``; tried in this order.
+    description : str
+        How messages name this layout; by default the file names.
+    """
+
+    files: tuple[str, ...]
+    folder: str = ""
+    suffixes: tuple[str, ...] = ("",)
+    description: str = ""
+
+    def describe(self) -> str:
+        """The layout in a message, e.g. ``"train_32x32.mat, test_32x32.mat"``."""
+        if self.description:
+            return self.description
+        prefix = f"{self.folder}/" if self.folder else ""
+        optional = "".join(f"[{suffix}]" for suffix in self.suffixes if suffix)
+        return ", ".join(f"{prefix}{name}{optional}" for name in self.files)
+
+
+class DatasetEntry(Protocol):
+    """What the loaders need of an entry, whatever its file format."""
+
+    name: str
+    title: str
+    class_names: tuple[str, ...]
+    mirrors: tuple[str, ...]
+    image_shape: tuple[int, ...]
+    pixel_max: float
+    apt_package: str | None
+
+    @property
+    def layouts(self) -> tuple[Layout, ...]:
+        """Ways a folder holds the dataset, preferred first. The first is what
+        ``downloads`` create, and has no sub-folder."""
+
+    @property
+    def downloads(self) -> tuple[PublishedFile, ...]:
+        """The files to download, one per file of ``layouts[0]``, in its order."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +155,106 @@ class CatalogEntry:
     def files(self) -> tuple[IdxFile, IdxFile, IdxFile, IdxFile]:
         """The four files in the order train images, train labels, test images, test labels."""
         return (self.train_images, self.train_labels, self.test_images, self.test_labels)
+
+    @property
+    def layouts(self) -> tuple[Layout]:
+        """The four files, each plain or gzipped."""
+        return (Layout(tuple(file.name for file in self.files), suffixes=("", ".gz")),)
+
+    @property
+    def downloads(self) -> tuple[PublishedFile, ...]:
+        """The four gzipped files as published."""
+        return tuple(PublishedFile(file.archive_name, file.archive_sha256) for file in self.files)
+
+
+@dataclass(frozen=True)
+class SvhnEntry:
+    """SVHN's cropped digits ("format 2"): two MATLAB files, ``X`` and ``y`` in each.
+
+    Parameters
+    ----------
+    name, title, class_names, mirrors, image_shape, pixel_max, apt_package
+        As for :class:`CatalogEntry`; ``image_shape`` is (height, width, channels).
+    train, test : PublishedFile
+        The two ``.mat`` files.
+    """
+
+    name: str
+    title: str
+    class_names: tuple[str, ...]
+    train: PublishedFile
+    test: PublishedFile
+    mirrors: tuple[str, ...]
+    image_shape: tuple[int, int, int] = (32, 32, 3)
+    pixel_max: float = 255.0
+    apt_package: str | None = None
+
+    @property
+    def layouts(self) -> tuple[Layout]:
+        """Both files, side by side."""
+        return (Layout((self.train.name, self.test.name)),)
+
+    @property
+    def downloads(self) -> tuple[PublishedFile, PublishedFile]:
+        """Both files."""
+        return (self.train, self.test)
+
+
+@dataclass(frozen=True)
+class CifarEntry:
+    """CIFAR-10's binary version: one archive of record files, or the folder it extracts to.
+
+    Parameters
+    ----------
+    name, title, class_names, mirrors, image_shape, pixel_max, apt_package
+        As for :class:`CatalogEntry`; ``image_shape`` is (height, width, channels).
+    archive : PublishedFile
+        The ``.tar.gz`` archive, the only file with a published checksum.
+    folder : str
+        The folder the archive holds, and extracts to.
+    train_batches, test_batches : tuple of str
+        Record files in ``folder``, concatenated in this order.
+    meta_file : str
+        File in ``folder`` naming the classes, one per line.
+    records_per_batch : int
+        Images per record file in the published dataset, checked by ``verify``.
+    """
+
+    name: str
+    title: str
+    class_names: tuple[str, ...]
+    archive: PublishedFile
+    mirrors: tuple[str, ...]
+    folder: str = "cifar-10-batches-bin"
+    train_batches: tuple[str, ...] = tuple(f"data_batch_{number}.bin" for number in range(1, 6))
+    test_batches: tuple[str, ...] = ("test_batch.bin",)
+    meta_file: str = "batches.meta.txt"
+    records_per_batch: int = 10_000
+    image_shape: tuple[int, int, int] = (32, 32, 3)
+    pixel_max: float = 255.0
+    apt_package: str | None = None
+
+    @property
+    def folder_files(self) -> tuple[str, ...]:
+        """The files of ``folder`` that are read: record files, then the class names."""
+        return (*self.train_batches, *self.test_batches, self.meta_file)
+
+    @property
+    def layouts(self) -> tuple[Layout, Layout]:
+        """The archive, else the folder extracted from it."""
+        return (
+            Layout((self.archive.name,)),
+            Layout(
+                self.folder_files,
+                folder=self.folder,
+                description=f"the {self.folder}/ folder extracted from it",
+            ),
+        )
+
+    @property
+    def downloads(self) -> tuple[PublishedFile]:
+        """The archive."""
+        return (self.archive,)
 
 
 MNIST = CatalogEntry(
@@ -150,3 +331,59 @@ FASHION_MNIST = CatalogEntry(
 )
 
 IDX_CATALOG: dict[str, CatalogEntry] = {entry.name: entry for entry in (MNIST, FASHION_MNIST)}
+
+SVHN = SvhnEntry(
+    name="svhn",
+    title="SVHN",
+    # The files label the digit 0 as 10; the loader maps it back, so label = digit.
+    class_names=tuple(str(digit) for digit in range(10)),
+    train=PublishedFile(
+        "train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373", algorithm="md5", size=182_040_794
+    ),
+    test=PublishedFile(
+        "test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3", algorithm="md5", size=64_275_384
+    ),
+    # The site only speaks http; the checksum protects the content.
+    mirrors=("http://ufldl.stanford.edu/housenumbers/",),
+)
+
+CIFAR10 = CifarEntry(
+    name="cifar10",
+    title="CIFAR-10",
+    class_names=(
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),
+    archive=PublishedFile(
+        "cifar-10-binary.tar.gz",
+        "c32a1d4ab5d03f1284b67883e8d87530",
+        algorithm="md5",
+        size=170_052_171,
+    ),
+    mirrors=("https://www.cs.toronto.edu/~kriz/",),
+)
+
+CATALOG: dict[str, DatasetEntry] = {**IDX_CATALOG, SVHN.name: SVHN, CIFAR10.name: CIFAR10}
+
+
+# scikit-learn's bundled digits: 8x8 images of the digits 0-9.
+DIGITS_GEOMETRY = ((8, 8), 10)
+
+
+def dataset_geometry(name: str) -> tuple[tuple[int, ...], int]:
+    """Image shape and number of classes of dataset ``name``, without loading it.
+
+    The shape is (height, width) for grey images, (height, width, channels) for colour.
+    """
+    if name in CATALOG:
+        entry = CATALOG[name]
+        return tuple(entry.image_shape), len(entry.class_names)
+    return DIGITS_GEOMETRY

@@ -17,7 +17,8 @@ class Dataset:
     name : str
         Dataset name, e.g. ``"mnist"``.
     X_train, X_test : numpy.ndarray
-        Images, ``uint8`` of shape (n, height, width).
+        Images, ``uint8`` of shape (n, height, width), or (n, height, width, 3) for
+        colour images in RGB order.
     y_train, y_test : numpy.ndarray
         Labels, ``int64`` in ``0 .. n_classes - 1`` of shape (n,).
     class_names : tuple of str
@@ -46,7 +47,7 @@ class Dataset:
 
     @property
     def image_shape(self) -> tuple[int, ...]:
-        """Shape of one image, (height, width)."""
+        """Shape of one image, (height, width) or (height, width, channels)."""
         return tuple(self.X_train.shape[1:])
 
     @property

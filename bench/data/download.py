@@ -1,7 +1,9 @@
 """Downloading of dataset files: stream, hash, verify, then move into place atomically.
 
 A file only ever appears under its final name complete and verified; a failed or
-interrupted download leaves nothing behind.
+interrupted download leaves nothing behind. Files are checked against SHA-256, or MD5
+where that is all a publisher gives (SVHN, CIFAR-10): MD5 still catches damaged and
+substituted files, as no known attack makes a second file with a given file's MD5.
 """
 
 import hashlib
@@ -27,16 +29,42 @@ CHUNK_SIZE = 1 << 20
 # socket timeouts are OSErrors. A short body raises nothing and is checked by hand.
 NETWORK_ERRORS = (OSError, http.client.HTTPException)
 
+# The digests publishers give, as hashlib names them and as messages do.
+ALGORITHM_NAMES = {"sha256": "SHA-256", "md5": "MD5"}
+
+
+def new_hash(algorithm: str):
+    """A :mod:`hashlib` object for ``algorithm`` (``"sha256"`` or ``"md5"``).
+
+    Raises
+    ------
+    ValueError
+        For any other algorithm: a catalog entry with a typo is a bug.
+    """
+    if algorithm not in ALGORITHM_NAMES:
+        raise ValueError(f"unsupported checksum algorithm {algorithm!r}")
+    # usedforsecurity=False: the digest checks integrity, and FIPS systems refuse MD5
+    # otherwise.
+    return hashlib.new(algorithm, usedforsecurity=False)
+
+
+def checksum(data: bytes, algorithm: str = "sha256") -> str:
+    """Hex digest of ``data`` by ``algorithm`` (``"sha256"`` or ``"md5"``)."""
+    digest = new_hash(algorithm)
+    digest.update(data)
+    return digest.hexdigest()
+
 
 def download_file(
     url: str,
     dest: str | os.PathLike,
-    sha256: str,
+    expected: str,
     *,
+    algorithm: str = "sha256",
     progress: Progress | None = None,
     timeout: float = TIMEOUT_S,
 ) -> Path:
-    """Download ``url`` to ``dest`` if its SHA-256 is ``sha256``.
+    """Download ``url`` to ``dest`` if its checksum is ``expected``.
 
     The bytes stream into a temporary file next to ``dest`` and are hashed on the way;
     the file is renamed to ``dest`` only once it is complete, synced and its checksum
@@ -48,8 +76,10 @@ def download_file(
         What to download.
     dest : str or path-like
         Final path; its directory must exist.
-    sha256 : str
-        Expected SHA-256 (hex) of the downloaded bytes.
+    expected : str
+        Expected digest (hex) of the downloaded bytes.
+    algorithm : str
+        ``"sha256"``, or ``"md5"`` where that is all that is published.
     progress : callable, optional
         ``progress(bytes_done, bytes_total)``, called after each chunk.
     timeout : float
@@ -66,19 +96,22 @@ def download_file(
         If the server cannot be reached, answers with an error, or closes the
         connection before sending everything.
     ChecksumError
-        If the downloaded bytes do not have the expected SHA-256.
+        If the downloaded bytes do not have the expected checksum.
     """
+    digest = new_hash(algorithm)
     dest = Path(dest)
     fd, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as file:
-            actual = _stream(url, file, progress, timeout)
+            _stream(url, file, digest, progress, timeout)
             file.flush()
             os.fsync(file.fileno())
-        if actual != sha256:
+        actual = digest.hexdigest()
+        if actual != expected.lower():
             raise ChecksumError(
-                f"{url}: downloaded file has SHA-256 {actual}, expected {sha256}; "
+                f"{url}: downloaded file has {ALGORITHM_NAMES[algorithm]} {actual}, "
+                f"expected {expected}; "
                 "the mirror serves a different file, try again later or supply the files "
                 "yourself"
             )
@@ -96,8 +129,9 @@ def download_from_mirrors(
     file_name: str,
     mirrors: Sequence[str],
     dest: str | os.PathLike,
-    sha256: str,
+    expected: str,
     *,
+    algorithm: str = "sha256",
     progress: Progress | None = None,
     timeout: float = TIMEOUT_S,
 ) -> Path:
@@ -109,7 +143,7 @@ def download_from_mirrors(
         Name appended to each mirror's base URL.
     mirrors : sequence of str
         Base URLs, tried in order.
-    dest, sha256, progress, timeout
+    dest, expected, algorithm, progress, timeout
         As for :func:`download_file`.
 
     Returns
@@ -130,7 +164,12 @@ def download_from_mirrors(
     for mirror in mirrors:
         try:
             return download_file(
-                mirror + file_name, dest, sha256, progress=progress, timeout=timeout
+                mirror + file_name,
+                dest,
+                expected,
+                algorithm=algorithm,
+                progress=progress,
+                timeout=timeout,
             )
         except (DataNotFoundError, ChecksumError) as err:
             failures.append(err)
@@ -139,8 +178,8 @@ def download_from_mirrors(
     raise (checksum_errors or failures)[-1]
 
 
-def _stream(url: str, file: BinaryIO, progress: Progress | None, timeout: float) -> str:
-    """Copy ``url`` into ``file``; return the SHA-256 of what was received.
+def _stream(url: str, file: BinaryIO, digest, progress: Progress | None, timeout: float) -> None:
+    """Copy ``url`` into ``file``, feeding what was received to ``digest``.
 
     Only network failures become DataNotFoundError; a failing write to the local disk
     keeps its own OSError.
@@ -149,7 +188,6 @@ def _stream(url: str, file: BinaryIO, progress: Progress | None, timeout: float)
         response = urllib.request.urlopen(url, timeout=timeout)
     except NETWORK_ERRORS as err:
         raise DataNotFoundError(f"could not download {url}: {_describe(err)}") from err
-    digest = hashlib.sha256()
     done = 0
     with response:
         length = response.headers.get("Content-Length")
@@ -175,7 +213,6 @@ def _stream(url: str, file: BinaryIO, progress: Progress | None, timeout: float)
         raise DataNotFoundError(
             f"could not download {url}: connection closed after {done} of {total} bytes"
         )
-    return digest.hexdigest()
 
 
 def _describe(err: BaseException) -> str:

@@ -1,19 +1,21 @@
-"""Where the files of an IDX dataset are looked for, in order.
+"""Where the files of a dataset are looked for, in order.
 
 1. the ``data_dir`` argument if given, else ``$BENCH_DATA_DIR/<name>/``;
 2. the system folder ``/usr/share/datasets/<name>/`` (Debian's dataset packages);
 3. the download cache ``$BENCH_CACHE_DIR/<name>/``, by default
    ``${XDG_CACHE_HOME:-~/.cache}/bench/<name>/``.
 
-The first folder holding all four files wins. In each folder a file may be gzipped
-(``<file>.gz``) or plain (``<file>``).
+The first folder holding all the files of one of the dataset's layouts wins; within a
+folder, the layouts are tried in the entry's order (see
+:class:`bench.data.catalog.Layout`). An IDX file may be gzipped (``<file>.gz``) or plain
+(``<file>``).
 """
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.data.catalog import CatalogEntry, IdxFile
+from bench.data.catalog import DatasetEntry, Layout
 
 DATA_DIR_ENV = "BENCH_DATA_DIR"
 CACHE_DIR_ENV = "BENCH_CACHE_DIR"
@@ -81,28 +83,44 @@ def search_places(
     ]
 
 
-def find_file(directory: Path, file: IdxFile) -> Path | None:
-    """The plain or gzipped copy of ``file`` in ``directory``, or None.
+def find_files(directory: Path, layout: Layout) -> list[Path | None]:
+    """Path of each of the layout's files in ``directory``, None for each one missing.
 
-    The plain copy is preferred because it loads faster.
+    Of a file's copies (``name + suffix``), the first in ``layout.suffixes`` order
+    wins: for IDX the plain one, which loads faster.
     """
-    for candidate in (directory / file.name, directory / file.archive_name):
-        if candidate.is_file():
-            return candidate
+    folder = directory / layout.folder
+    found = []
+    for name in layout.files:
+        candidates = (folder / f"{name}{suffix}" for suffix in layout.suffixes)
+        found.append(next((path for path in candidates if path.is_file()), None))
+    return found
+
+
+def find_dataset(entry: DatasetEntry, directory: Path) -> tuple[Layout, list[Path]] | None:
+    """The first of the entry's layouts complete in ``directory``, with its paths."""
+    for layout in entry.layouts:
+        paths = find_files(directory, layout)
+        if None not in paths:
+            return layout, paths
     return None
 
 
-def find_dataset_files(entry: CatalogEntry, directory: Path) -> list[Path | None]:
-    """Paths of the entry's four files in ``directory``, None for each one missing."""
-    return [find_file(directory, file) for file in entry.files]
-
-
-def describe_place(entry: CatalogEntry, place: SearchPlace) -> str:
-    """What a place holds of the dataset, for the not-found message."""
+def describe_place(entry: DatasetEntry, place: SearchPlace) -> str:
+    """What a place lacks of the dataset, for the not-found message."""
     if place.directory is None:
         return f"${place.label}"
     if not place.directory.is_dir():
         return f"{place.directory} ({place.label}: no such folder)"
-    found = find_dataset_files(entry, place.directory)
-    missing = [file.name for file, path in zip(entry.files, found, strict=True) if path is None]
-    return f"{place.directory} ({place.label}: missing {', '.join(missing)})"
+    lacking = " or ".join(_describe_missing(place.directory, layout) for layout in entry.layouts)
+    return f"{place.directory} ({place.label}: missing {lacking})"
+
+
+def _describe_missing(directory: Path, layout: Layout) -> str:
+    if layout.folder and not (directory / layout.folder).is_dir():
+        return f"{layout.folder}/"
+    prefix = f"{layout.folder}/" if layout.folder else ""
+    found = find_files(directory, layout)
+    return ", ".join(
+        f"{prefix}{name}" for name, path in zip(layout.files, found, strict=True) if path is None
+    )

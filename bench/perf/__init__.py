@@ -49,11 +49,12 @@ Check = Callable[..., list[Figure]]
 def checks() -> dict[str, Check]:
     """Check name -> function(quick: bool) returning its figures, in report order."""
     # Imported here so ``bench perf --help`` does not load Keras or scikit-image.
-    from bench.perf import harness, hog, jobs, load, memory, mnist_fast
+    from bench.perf import harness, hog, jobs, load, memory, mnist_fast, startup
 
     return {
         "hog": hog.measure,
         "load": load.measure,
+        "startup": startup.measure,
         "harness": harness.measure,
         "jobs": jobs.measure,
         "mnist-fast": mnist_fast.measure,
@@ -61,7 +62,7 @@ def checks() -> dict[str, Check]:
     }
 
 
-CHECK_NAMES = ("hog", "load", "harness", "jobs", "mnist-fast", "memory")
+CHECK_NAMES = ("hog", "load", "startup", "harness", "jobs", "mnist-fast", "memory")
 
 
 @contextlib.contextmanager

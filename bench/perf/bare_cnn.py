@@ -33,7 +33,7 @@ def build_seed_cnn(keras, n_classes: int):
 
 def main(path: str, epochs: int, seed: int = 0) -> float:
     keras = import_keras(quiet=True)
-    from estimators.keras_base import enable_op_determinism
+    from estimators.backends import enable_op_determinism
 
     arrays = np.load(path, allow_pickle=False)
     X = arrays["X_train"].astype("float32")[..., None] / 255.0

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
+from ast import literal_eval
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import mlflow.models
 import mlflow.sklearn
 import numpy as np
 from mlflow.models import infer_signature
@@ -15,15 +20,43 @@ import estimators
 from bench import reports
 from bench.data import Dataset
 from bench.environment import package_versions
-from bench.tracking.runs import TrackedRun
+from bench.errors import UsageError
+from bench.tracking.runs import DatasetRecord, TrackedRun
+from bench.tracking.store import absolute_uri, open_client
 from bench.training import RunOutcome
 
 
 def log_outcome(run: TrackedRun, outcome: RunOutcome, dataset: Dataset) -> None:
     """Log the final scores, the report artifacts and the fitted pipeline."""
     run.log_metrics(final_metrics(outcome))
-    log_reports(run, outcome, dataset.y_test, dataset.class_names)
-    log_pipeline(run, outcome.pipeline, dataset.X_test)
+    log_reports(run, outcome, dataset.y_test, dataset.class_names, dataset.X_test)
+    log_pipeline(run, outcome.pipeline, dataset.X_test, model_facts(dataset))
+
+
+def dataset_records(
+    dataset: Dataset, splits: Mapping[str, int], *, carved_by: str = ""
+) -> list[DatasetRecord]:
+    """One :class:`DatasetRecord` per split the run used.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    splits : mapping of str to int
+        Context (``training``, ``validation``, ``test``) -> number of images.
+    carved_by : str
+        What chose the images of a split carved from another (the seed and the share
+        held out); it enters the split's digest, so two runs share a digest only when
+        they saw the same images.
+    """
+    source_type = "local" if dataset.source.startswith("/") else "code"
+    records = []
+    for context, rows in splits.items():
+        digest = hashlib.sha256(f"{dataset.digest}:{context}:{carved_by}".encode()).hexdigest()
+        profile = {"num_rows": rows, "image_shape": list(dataset.image_shape)}
+        records.append(
+            DatasetRecord(dataset.name, digest, dataset.source, context, profile, source_type)
+        )
+    return records
 
 
 def final_metrics(outcome: RunOutcome) -> dict[str, float]:
@@ -41,8 +74,10 @@ def final_metrics(outcome: RunOutcome) -> dict[str, float]:
     return metrics
 
 
-def log_reports(run: TrackedRun, outcome: RunOutcome, y_true, class_names) -> None:
-    """Confusion matrix, classification report, confused pairs, curves, model summary."""
+def log_reports(run: TrackedRun, outcome: RunOutcome, y_true, class_names, X=None) -> None:
+    """Confusion matrix, classification report, confused pairs, curves, model summary;
+    per-layer gradients when they were measured; for a CNN its first filters and, for
+    the first image of ``X``, its feature maps."""
     y_pred = outcome.test.y_pred
     table = reports.confusion_matrix_table(y_true, y_pred, class_names)
     run.log_text(table.to_csv(), "confusion_matrix.csv")
@@ -58,10 +93,89 @@ def log_reports(run: TrackedRun, outcome: RunOutcome, y_true, class_names) -> No
     run.log_text(pairs.to_csv(index=False), "most_confused_pairs.csv")
     run.log_figure(reports.learning_curves_figure(outcome.history), "learning_curves.png")
     run.log_text(reports.model_summary_text(outcome.pipeline[-1].model_), "model_summary.txt")
+    if reports.gradient_metrics(outcome.history):
+        run.log_figure(reports.gradients_figure(outcome.history), "gradients.png")
+    if hasattr(outcome.pipeline[-1], "feature_maps"):
+        log_convolutions(run, outcome.pipeline, X)
 
 
-def log_pipeline(run: TrackedRun, pipeline, X_example) -> None:
-    """Save the fitted pipeline as an MLflow model with signature and input example.
+def log_convolutions(run: TrackedRun, pipeline, X=None) -> None:
+    """A CNN's first filters, and its feature maps for the first image of ``X``."""
+    classifier = pipeline[-1]
+    run.log_figure(reports.filters_figure(classifier.first_filters()), "filters.png")
+    if X is None or not len(X):
+        return
+    image = np.asarray(X[0])
+    features = pipeline[:-1].transform(np.asarray(X[:1]))[0] if len(pipeline) > 1 else image
+    maps = classifier.feature_maps(features)
+    run.log_figure(reports.feature_maps_figure(image, maps), "feature_maps.png")
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a logged model was trained on, kept in its MLflow metadata, so that its
+    predictions can be named and new images prepared like the training images."""
+
+    dataset: str
+    image_shape: tuple[int, ...]
+    class_names: tuple[str, ...]
+    pixel_max: float
+
+    def as_metadata(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "image_shape": list(self.image_shape),
+            "class_names": list(self.class_names),
+            "pixel_max": self.pixel_max,
+        }
+
+
+def model_facts(dataset: Dataset) -> ModelFacts:
+    """The :class:`ModelFacts` of a model trained on ``dataset``."""
+    return ModelFacts(dataset.name, dataset.image_shape, dataset.class_names, dataset.pixel_max)
+
+
+def load_run_model(run_id: str):
+    """The pipeline a run logged and the :class:`ModelFacts` of its training data.
+
+    Raises
+    ------
+    UsageError
+        If the store has no such run, or the run has no logged model.
+    """
+    client = open_client()
+    try:
+        run = client.get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        raise UsageError(
+            f"no run {run_id} in the MLflow store {absolute_uri(client.tracking_uri)}; "
+            "run `bench predict` "
+            "where you ran bench, or set MLFLOW_TRACKING_URI"
+        ) from None
+    uri = f"runs:/{run_id}/model"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipeline = mlflow.sklearn.load_model(uri)
+            metadata = mlflow.models.get_model_info(uri).metadata or {}
+    except (mlflow.exceptions.MlflowException, OSError):
+        raise UsageError(
+            f"run {run_id} has no logged model (study trials and failed runs have none); "
+            "use the id of a `bench run`, or of a study's parent run"
+        ) from None
+    params = run.data.params
+    facts = ModelFacts(
+        dataset=metadata.get("dataset", params.get("dataset", "")),
+        image_shape=tuple(metadata.get("image_shape") or literal_eval(params["image_shape"])),
+        class_names=tuple(metadata.get("class_names") or params["class_names"].split(", ")),
+        pixel_max=float(metadata.get("pixel_max", 255.0)),
+    )
+    return pipeline, facts
+
+
+def log_pipeline(run: TrackedRun, pipeline, X_example, facts: ModelFacts | None = None) -> None:
+    """Save the fitted pipeline as an MLflow model with signature, input example and
+    what it was trained on (``facts``, in the model's metadata).
 
     The model is created in the run's experiment explicitly (MLflow would otherwise
     use the process-wide current experiment), and its requirements are the versions
@@ -84,6 +198,7 @@ def log_pipeline(run: TrackedRun, pipeline, X_example) -> None:
             code_paths=[str(Path(estimators.__file__).parent)],
             # skops cannot serialise the Keras model inside scikeras' wrapper.
             serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            metadata=facts.as_metadata() if facts else None,
         )
 
 

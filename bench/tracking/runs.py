@@ -9,20 +9,53 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
-from mlflow.entities import Metric, Param
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
+from bench import environment
 from bench.errors import TrackingError
 from bench.processes import process_is_gone, this_process
 from bench.tracking.store import experiment_id, open_client
 
 WORKER_TAG = "bench.worker"  # host:pid:start of the process that opened the run
+_DIGEST_LENGTH = 16  # MLflow stores a dataset digest in at most 36 characters
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """One split of data as a run used it, for :meth:`TrackedRun.log_datasets`.
+
+    Parameters
+    ----------
+    name : str
+        The dataset, e.g. ``"mnist"``.
+    digest : str
+        Names exactly these images (hex); MLflow keeps the first 16 characters.
+    source : str
+        Where the data came from: a folder, or ``scikit-learn load_digits``.
+    context : str
+        ``"training"``, ``"validation"`` or ``"test"``.
+    profile : dict
+        What the UI shows about it: rows, image shape.
+    source_type : str
+        ``"local"`` for files on this machine, else ``"code"``.
+    """
+
+    name: str
+    digest: str
+    source: str
+    context: str
+    profile: dict[str, Any] = field(default_factory=dict)
+    source_type: str = "local"
 
 
 class TrackedRun:
@@ -32,9 +65,10 @@ class TrackedRun:
     matches what happened.
     """
 
-    def __init__(self, client: MlflowClient, run_id: str):
+    def __init__(self, client: MlflowClient, run_id: str, experiment_id: str):
         self.client = client
         self.run_id = run_id
+        self.experiment_id = experiment_id
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log ``params`` (values shown as text); MLflow batches them."""
@@ -48,13 +82,31 @@ class TrackedRun:
         self.client.log_batch(self.run_id, metrics=batch)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        """Set run tags (values shown as text)."""
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, str(value))
+        """Set run tags (values shown as text), in one request."""
+        items = [RunTag(key, str(value)) for key, value in tags.items()]
+        self.client.log_batch(self.run_id, tags=items)
 
     def log_text(self, text: str, path: str) -> None:
         """Save ``text`` as the artifact ``path``."""
         self.client.log_text(self.run_id, text, path)
+
+    def log_datasets(self, datasets: Sequence[DatasetRecord]) -> None:
+        """Record the data the run used as MLflow datasets, each in its context
+        (``training``, ``validation``, ``test``), for the UI's Dataset column."""
+        inputs = [
+            DatasetInput(
+                Dataset(
+                    name=record.name,
+                    digest=record.digest[:_DIGEST_LENGTH],
+                    source_type=record.source_type,
+                    source=json.dumps({"uri": record.source}),
+                    profile=json.dumps(record.profile),
+                ),
+                tags=[InputTag(MLFLOW_DATASET_CONTEXT, record.context)],
+            )
+            for record in datasets
+        ]
+        self.client.log_inputs(self.run_id, datasets=inputs)
 
     def log_figure(self, figure, path: str) -> None:
         """Save a matplotlib ``figure`` as the artifact ``path``, then free it."""
@@ -100,7 +152,7 @@ def tracked_run(
             f"cannot write to MLflow at {client.tracking_uri}: {_first_line(error)}; "
             "check MLFLOW_TRACKING_URI"
         ) from error
-    run = TrackedRun(client, run_id)
+    run = TrackedRun(client, run_id, exp_id)
     try:
         yield run
     except KeyboardInterrupt:
@@ -111,6 +163,19 @@ def tracked_run(
         raise
     else:
         client.set_terminated(run_id, status="FINISHED")
+
+
+def provenance_tags(command: str | None = None) -> dict[str, str]:
+    """Tags that say what ran on which software: the Keras backend, package versions,
+    this code's git commit (``-dirty`` with local changes) and the command line."""
+    tags = {"keras_backend": environment.keras_backend()}
+    tags.update({f"version.{name}": v for name, v in environment.package_versions().items()})
+    commit = environment.git_commit()
+    if commit:
+        tags["git_commit"] = commit
+    if command:
+        tags["command"] = command
+    return tags
 
 
 @functools.cache
@@ -148,12 +213,20 @@ def close_orphaned_runs(client: MlflowClient, experiment: str) -> list[str]:
         worker = run.data.tags.get(WORKER_TAG, "")
         if worker and process_is_gone(worker):
             message = f"worker process {worker} ended without closing this run (killed?)"
-            with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
-                client.set_tag(run.info.run_id, "error", message)
-                client.log_text(run.info.run_id, message + "\n", "error.txt")
-            client.set_terminated(run.info.run_id, status="FAILED")
+            close_orphan(client, run.info.run_id, message)
             closed.append(run.info.run_id)
     return closed
+
+
+def close_orphan(client: MlflowClient, run_id: str, message: str) -> None:
+    """Close as FAILED, with ``message``, a run its process could not close; a run
+    already closed is left as it is."""
+    if client.get_run(run_id).info.status != "RUNNING":
+        return
+    with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
+        client.set_tag(run_id, "error", message)
+        client.log_text(run_id, message + "\n", "error.txt")
+    client.set_terminated(run_id, status="FAILED")
 
 
 def _param_text(value: Any) -> str:

@@ -6,6 +6,7 @@ global "active run", so concurrent runs in one process cannot cross.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import urllib.error
@@ -18,7 +19,7 @@ import tenacity
 from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
-from bench.errors import TrackingError
+from bench.errors import TrackingError, UsageError
 
 DEFAULT_STORE_DIR = Path("mlruns")
 DEFAULT_DB = DEFAULT_STORE_DIR / "mlflow.db"
@@ -39,11 +40,34 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"{_SQLITE}{DEFAULT_DB.as_posix()}"
 
 
-def ui_command(uri: str) -> str:
-    """The command that opens the MLflow UI on ``uri``, bound to this machine only."""
-    if uri.startswith(("http://", "https://")):
-        return f"open {uri} in a browser"
-    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
+def absolute_uri(uri: str) -> str:
+    """``uri`` with a relative SQLite path made absolute, so it works from any folder."""
+    if uri.startswith(_SQLITE) and not uri.startswith(_SQLITE + "/"):
+        return _SQLITE + str(Path(uri.removeprefix(_SQLITE)).resolve())
+    return uri
+
+
+def database_url(url: str) -> str:
+    """``url`` with the PostgreSQL driver named that is installed (psycopg 3 first;
+    SQLAlchemy reads a plain ``postgresql://`` as psycopg2). Other URLs are returned
+    as they are.
+
+    Raises
+    ------
+    UsageError
+        If the URL is PostgreSQL's and neither driver is installed.
+    """
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    if importlib.util.find_spec("psycopg") is not None:
+        return f"postgresql+psycopg://{rest}"
+    if importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql+psycopg2://{rest}"
+    raise UsageError(
+        "no PostgreSQL driver is installed for postgresql://... URLs; install the extra: "
+        "pip install -e '.[postgres]'"
+    )
 
 
 def quiet_mlflow() -> None:

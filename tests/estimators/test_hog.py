@@ -14,8 +14,15 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from bench.data import read_idx
-from bench.perf.hog import MEMORY_TARGET, SETTINGS, peak_extra_memory
-from estimators.hog import BLOCK_NORMS, HOGTransformer, _bin_edges, _orientation_bins
+from bench.perf.hog import GRID, MEMORY_TARGET, peak_extra_memory
+from estimators.hog import (
+    BLOCK_NORMS,
+    HOGTransformer,
+    _bin_edges,
+    _orientation_bins,
+    _table_bins,
+    _table_codes,
+)
 
 TOLERANCE = 1e-6
 MIB = 2**20
@@ -196,13 +203,29 @@ def test_orientation_bins_follow_skimage_rounding(orientations):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])
-def test_cell_sums_round_like_skimage(dtype):
-    """scikit-image sums a cell in a C float: summing in float64 instead would
-    differ by about 1e-7 here, so this checks far below the 1e-6 promise."""
+def test_small_cells_are_summed_exactly_as_skimage_sums_them(dtype):
+    """scikit-image sums a cell in a C float: for cells of up to 16 pixels so does the
+    transformer, exactly. Summing in float64, or in float32 from magnitudes rounded to
+    float32 (as for larger cells), differs by 1e-8 to 1e-7 here, far above 1e-12."""
     images = np.random.default_rng(5).integers(0, 256, size=(4, 30, 30)).astype(dtype)
-    expected = skimage_hog(images, 9, 10, 1, "L2")
-    features = HOGTransformer(9, 10, 1, "L2").fit_transform(images)
-    np.testing.assert_allclose(features, expected, rtol=0, atol=1e-12)
+    for pixels_per_cell in (4, (2, 8), 3):
+        expected = skimage_hog(images, 9, pixels_per_cell, 1, "L2")
+        features = HOGTransformer(9, pixels_per_cell, 1, "L2").fit_transform(images)
+        np.testing.assert_allclose(features, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("orientations", [1, 2, 4, 9, 14, 255])
+def test_table_bins_are_skimage_bins_of_every_integer_gradient(orientations):
+    """Every gradient of integer pixels within 255 of each other, looked up in the
+    table, gets the bin of scikit-image's expressions; none is left without a bin."""
+    codes = _table_codes()
+    g_row = (codes + 256) >> 9
+    g_col = codes - g_row * 512
+    valid = (np.abs(g_row) <= 255) & (np.abs(g_col) <= 255)
+    orientation = np.rad2deg(np.arctan2(g_row[valid] * 1.0, g_col[valid] * 1.0)) % 180
+    expected = np.searchsorted(_bin_edges(orientations)[1:], orientation, side="right")
+    assert expected.max() < orientations
+    np.testing.assert_array_equal(_table_bins(orientations)[valid], expected)
 
 
 def test_mnist_shape_gives_392_features():
@@ -242,11 +265,13 @@ def test_parameters_as_int_pair_list_or_numpy_int(digits):
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 1000])
-def test_batch_size_does_not_change_features(digits, batch_size):
-    images = digits.images[:25]
-    expected = HOGTransformer(9, 2, 2).fit_transform(images)
-    features = HOGTransformer(9, 2, 2, batch_size=batch_size).fit_transform(images)
-    np.testing.assert_array_equal(features, expected)
+@pytest.mark.parametrize(("pixels_per_cell", "dtype"), [(2, float), (4, np.uint8), (5, np.uint8)])
+def test_batch_size_does_not_change_features(digits, batch_size, pixels_per_cell, dtype):
+    """Small cells (summed step by step) and large ones (summed in image order)."""
+    images = np.kron(digits.images[:25], np.ones((2, 2))).astype(dtype)  # 16x16
+    expected = HOGTransformer(9, pixels_per_cell, 2).fit_transform(images)
+    hog_transformer = HOGTransformer(9, pixels_per_cell, 2, batch_size=batch_size)
+    np.testing.assert_array_equal(hog_transformer.fit_transform(images), expected)
 
 
 def test_transform_checks_the_feature_count(digits):
@@ -380,7 +405,7 @@ def test_importing_hog_does_not_load_keras():
     assert done.stdout.strip() == "False"
 
 
-# --- MNIST, in the settings ``bench perf hog`` measures ---------------------------------
+# --- digits as the benchmarks pass them, in the settings they use --------------------
 
 
 @pytest.fixture(scope="module")
@@ -390,24 +415,58 @@ def mnist_test_images(mnist_root):
     return read_idx(plain if plain.is_file() else plain.with_suffix(".gz"))[:3000]
 
 
-@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.label)
-def test_perf_settings_match_skimage_on_mnist(mnist_test_images, setting):
-    images = mnist_test_images[:300]
+@pytest.fixture(scope="module")
+def digit_images(request):
+    """300 MNIST test images where this machine has MNIST, else 300 of scikit-learn's
+    digits enlarged to 28x28 uint8 with smooth strokes: digits either way."""
+    try:
+        return request.getfixturevalue("mnist_test_images")[:300]
+    except pytest.skip.Exception:  # no MNIST here: the synthetic digits stand in
+        from scipy.ndimage import zoom
+
+        small = load_digits().images[:300]  # 8x8, values 0 to 16
+        large = zoom(small, (1, 3, 3), order=1, grid_mode=True, mode="nearest")  # 24x24
+        return np.pad(np.clip(large * 16, 0, 255), ((0, 0), (2, 2), (2, 2))).astype(np.uint8)
+
+
+def test_digit_images_are_28x28_bytes_with_strokes(digit_images):
+    assert digit_images.shape == (300, 28, 28)
+    assert digit_images.dtype == np.uint8
+    assert 0.05 < np.mean(digit_images > 0) < 0.6  # strokes on a blank background
+
+
+@pytest.mark.parametrize("setting", GRID, ids=lambda setting: setting.label)
+def test_perf_grid_settings_match_skimage_on_digits(digit_images, setting):
     expected = skimage_hog(
-        images,
+        digit_images,
         setting.orientations,
         setting.pixels_per_cell,
         setting.cells_per_block,
         setting.block_norm,
     )
-    features = setting.transformer().fit_transform(images)
+    features = setting.transformer().fit_transform(digit_images)
     assert features.dtype == expected.dtype == np.float64
     np.testing.assert_allclose(features, expected, rtol=0, atol=TOLERANCE)
     # The perf check's own reference is scikit-image, image by image.
-    np.testing.assert_array_equal(setting.skimage_features(images), expected)
+    np.testing.assert_array_equal(setting.skimage_features(digit_images), expected)
 
 
-@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.label)
+@pytest.mark.parametrize("block_norm", BLOCK_NORMS)
+@pytest.mark.parametrize("pixels_per_cell", [4, 7, 8, 10])
+def test_search_space_matches_skimage_on_digits(digit_images, pixels_per_cell, block_norm):
+    """Every setting the study can sample (orientations 4 to 14, 1x1 blocks), every norm."""
+    images = digit_images[:25]
+    for orientations in range(4, 15):
+        expected = skimage_hog(images, orientations, pixels_per_cell, 1, block_norm)
+        features = HOGTransformer(orientations, pixels_per_cell, 1, block_norm).fit_transform(
+            images
+        )
+        np.testing.assert_allclose(
+            features, expected, rtol=0, atol=TOLERANCE, err_msg=f"{orientations} orientations"
+        )
+
+
+@pytest.mark.parametrize("setting", GRID, ids=lambda setting: setting.label)
 def test_memory_besides_the_output_stays_within_one_output(mnist_test_images, setting):
     hog_transformer = setting.transformer().fit(mnist_test_images[:1])
     features, peak = peak_extra_memory(hog_transformer.transform, mnist_test_images)

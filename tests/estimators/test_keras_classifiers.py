@@ -246,7 +246,7 @@ def test_strides_halve_the_image_like_a_pool():
 def test_too_many_strides_is_explained():
     images = np.zeros((4, 8, 8), dtype=np.float32)
     cnn = KerasCNNClassifier((4, 4, 4, 4), strides=2, pool=2)
-    with pytest.raises(ValueError, match="strides=2 and pool=2 shrink 8x8 images"):
+    with pytest.raises(ValueError, match="strides=2, padding=same and pool=2 shrink 8x8 images"):
         cnn.initialize(images, np.array([0, 1, 0, 1]))
 
 

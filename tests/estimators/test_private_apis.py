@@ -11,7 +11,7 @@ from scikeras.wrappers import BaseWrapper, KerasClassifier
 from sklearn.datasets import load_digits
 
 from estimators import KerasMLPClassifier
-from estimators.keras_base import forget_traced_gradients, traced_gradient_names
+from estimators.backends import forget_traced_gradients, traced_gradient_names
 
 
 @pytest.fixture(scope="module")

@@ -47,10 +47,12 @@ def all_runs(client: MlflowClient, experiment: str):
 
 
 def test_study_logs_parent_and_children_and_resumes(mlflow_store):
-    first = run_study("digits-mlp", tiny(trials=2, pruner="none"))
+    command = "python -m bench study digits-mlp --trials 2"
+    first = run_study("digits-mlp", tiny(trials=2, pruner="none"), command=command)
     client = MlflowClient(tracking_uri=first.tracking_uri)
     children = child_runs(client, first.parent_run_id)
     assert len(children) == 2
+    assert sorted(child.info.run_name for child in children) == ["trial 000", "trial 001"]
     for child in children:
         assert child.info.status == "FINISHED"
         assert child.data.tags["trial_state"] == "COMPLETE"
@@ -61,6 +63,18 @@ def test_study_logs_parent_and_children_and_resumes(mlflow_store):
         assert {"confusion_matrix.png", "model_summary.txt", "learning_curves.png"} <= names
     parent = client.get_run(first.parent_run_id)
     assert parent.data.tags["sampler"] == "random"
+    assert parent.data.tags["objective"] == "validation accuracy (maximize)"
+    assert parent.data.params["objective"] == "validation accuracy (maximize)"
+    assert first.experiment_id == parent.info.experiment_id
+    for run in (parent, *children):  # the same provenance as `bench run`
+        tags = run.data.tags
+        assert tags["command"] == command and tags["keras_backend"]
+        assert "version.optuna" in tags and "version.keras" in tags
+        assert tags["mlflow.source.name"] and tags["mlflow.source.type"] == "LOCAL"
+        assert "git_commit" in tags or "mlflow.source.git.commit" not in tags
+    for child in children:
+        contexts = sorted(tag.value for d in child.inputs.dataset_inputs for tag in d.tags)
+        assert contexts == ["training", "validation"]
     assert 0.5 < parent.data.metrics["test_accuracy"] <= 1.0
     assert "trials.csv" in {a.path for a in client.list_artifacts(first.parent_run_id)}
     plots = artifact_paths(client, first.parent_run_id, "plots")

@@ -1,6 +1,7 @@
 """Ctrl-C in the middle of a study, then the same command again: the requested
 trials are all there, none lost or duplicated, and no MLflow run is left RUNNING."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 import pytest
 from mlflow.tracking import MlflowClient
 
-from studies.stale import STALE_ATTR
+from studies.stale import INTERRUPTED_ATTR, RETRY_OF_ATTR, STALE_ATTR
 
 COMMAND = [sys.executable, "-m", "bench", "study", "digits-mlp", "--trials", "4"]
 COMMAND += ["--max-epochs", "3", "--sampler", "random", "--pruner", "none"]
@@ -53,10 +54,23 @@ def test_sigint_mid_study_then_rerun_completes_the_requested_trials(
     assert done.returncode == 0, done.stderr
     trials = stored_trials(tmp_path)
     assert [t.number for t in trials] == list(range(len(trials)))
-    # A Ctrl-C landing while Optuna records the trial's end can leave it RUNNING; the
-    # re-run then fails it as stale and retries it, and it does not count.
-    assert len([t for t in trials if STALE_ATTR not in t.user_attrs]) == 4
+    # The trial cut off by Ctrl-C is no result: it is marked, not counted, and its
+    # configuration runs again. (A Ctrl-C landing while Optuna records the trial's end
+    # can leave it RUNNING instead; the re-run then fails it as stale, the same way.)
+    cut_off = [t for t in trials if INTERRUPTED_ATTR in t.user_attrs or STALE_ATTR in t.user_attrs]
+    assert len(cut_off) == 1
+    assert cut_off[0].state.name == "FAIL"
+    assert cut_off[0].user_attrs.get(INTERRUPTED_ATTR, "Ctrl-C") == "Ctrl-C"
+    (retry,) = [t for t in trials if t.user_attrs.get(RETRY_OF_ATTR) == cut_off[0].number]
+    assert cut_off[0].params.items() <= retry.params.items()
+    assert len([t for t in trials if t not in cut_off]) == 4
     assert all(t.state.is_finished() for t in trials)
+    # In a log (stderr is not a terminal): one line per trial, no progress bar.
+    assert "\r" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("trial ")]
+    assert len(lines) == len(trials) - cut_off[0].number - 1
+    assert all(re.match(r"trial \d+ (complete|pruned|fail)", line) for line in lines)
+    assert "NaN" not in done.stdout
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("digits-mlp study").experiment_id])
     assert all(run.info.status != "RUNNING" for run in runs)

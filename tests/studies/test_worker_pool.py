@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from studies.stale import RETRY_OF_ATTR, STALE_ATTR
+from studies.stale import INTERRUPTED_ATTR, RETRY_OF_ATTR, STALE_ATTR
 
 STUDY = [sys.executable, "-m", "bench", "study", "digits-mlp", "--sampler", "random"]
 STUDY += ["--pruner", "none"]
@@ -96,12 +96,18 @@ def test_sigterm_mid_study_closes_runs_as_killed_and_exits_non_zero(folder, jobs
     assert process.returncode == 143, stderr
     assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "terminated"
     client, runs = folder.runs()
-    # The parent and every trial's child, the worker process's included.
+    trials = folder.trials()
+    started = [t for t in trials if t.state.name != "WAITING"]
+    # The parent and every started trial's child, the worker process's included.
     assert {run.info.status for run in runs} == {"KILLED"}
-    assert len(runs) == 1 + len(folder.trials())
+    assert len(runs) == 1 + len(started)
     for trial in running:
         assert client.get_run(trial.user_attrs["mlflow_run_id"]).info.status == "KILLED"
-    assert {t.state.name for t in folder.trials()} == {"FAIL"}
+    # Cut off by SIGTERM, they are no results: failed, marked, and queued again once.
+    assert {t.state.name for t in started} == {"FAIL"}
+    assert {t.user_attrs.get(INTERRUPTED_ATTR) for t in started} == {"SIGTERM"}
+    retries = sorted(t.user_attrs[RETRY_OF_ATTR] for t in trials if t.state.name == "WAITING")
+    assert retries == sorted(t.number for t in started)
 
 
 @pytest.mark.slow

@@ -1,11 +1,15 @@
 """The named benchmarks have the published topologies (weight counts from the issue)."""
 
+import subprocess
+import sys
+
 import pytest
 from sklearn.base import is_classifier
 
 from bench.benchmarks import Benchmark, benchmark_names, get_benchmark, register
 from bench.benchmarks.configure import count_weights
 from bench.benchmarks.pipelines import mlp_pipeline
+from bench.benchmarks.weights import declared_weights
 from bench.errors import UsageError
 
 PUBLISHED_WEIGHTS = {
@@ -14,12 +18,39 @@ PUBLISHED_WEIGHTS = {
     "mnist-cnn": 56_420,
     "mnist-mlp-512": 932_362,
     "fashion-cnn": 56_420,
+    "mnist-deep-mlp": 28_618,  # depth 5: 784-32-32-32-32-10
+    "mnist-bn-mlp-3": 479_306,
+    "mnist-bn-mlp-4": 496_330,
+    "mnist-bn-mlp-6": 505_162,
+    "cifar10-cnn": 1_250_858,
 }
 
 
 @pytest.mark.parametrize(("name", "weights"), sorted(PUBLISHED_WEIGHTS.items()))
 def test_weight_counts_match_the_published_networks(name, weights):
     assert count_weights(get_benchmark(name)) == weights
+
+
+@pytest.mark.parametrize("name", benchmark_names())
+def test_declared_weights_equal_the_built_network(name):
+    # bench list counts by arithmetic; Keras, building the network, must agree.
+    benchmark = get_benchmark(name)
+    assert declared_weights(benchmark) == count_weights(benchmark)
+
+
+def test_bench_list_imports_neither_keras_nor_scikit_learn(tmp_path):
+    code = (
+        "import sys\n"
+        "from bench.cli import main\n"
+        "assert main(['list']) == 0\n"
+        "heavy = ('keras', 'sklearn', 'tensorflow', 'mlflow')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_every_benchmark_builds_a_classifier_pipeline():

@@ -1,6 +1,9 @@
 """``python -m bench`` as a user runs it: real processes, real MLflow store."""
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -30,11 +33,52 @@ def digits_run(tmp_path_factory, bench_command):
 @pytest.mark.slow
 def test_run_prints_a_short_summary_without_library_noise(digits_run):
     done, _, _ = digits_run
-    for label in ("test accuracy", "test macro F1", "run id", "mlflow ui --backend-store-uri"):
+    for label in ("test accuracy", "test macro F1", "run id", "python -m bench ui"):
         assert label in done.stdout
-    assert "127.0.0.1" in done.stdout
     assert not [word for word in NOISE if word in done.stderr], done.stderr
     assert done.stderr.count("epoch ") == 4
+
+
+@pytest.mark.slow
+def test_run_summary_leads_past_mlflow_s_genai_landing_page(digits_run):
+    done, _, run = digits_run
+    experiment, run_id = run.info.experiment_id, run.info.run_id
+    assert f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run_id}" in done.stdout
+    assert (
+        f"http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning"
+        in done.stdout
+    )
+
+
+@pytest.mark.slow
+def test_run_summary_ends_with_code_that_loads_the_model_from_any_folder(digits_run, tmp_path):
+    done, _, run = digits_run
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("load the model")
+    code = last.removeprefix("load the model").strip()
+    assert "sqlite:////" in code  # the store's absolute path
+    check = code + "; import numpy; print(model.predict(numpy.zeros((2, 8, 8))).shape)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip().splitlines()[-1] == "(2,)"
+    assert list(tmp_path.iterdir()) == []  # no stray mlflow.db where it ran
+
+
+@pytest.mark.slow
+def test_run_records_its_data_as_mlflow_datasets(digits_run):
+    _, _, run = digits_run
+    inputs = run.inputs.dataset_inputs
+    contexts = {
+        next(tag.value for tag in item.tags if tag.key == "mlflow.data.context"): item.dataset
+        for item in inputs
+    }
+    assert sorted(contexts) == ["test", "training", "validation"]
+    assert {dataset.name for dataset in contexts.values()} == {"digits"}
+    rows = {context: json.loads(d.profile)["num_rows"] for context, d in contexts.items()}
+    assert rows["training"] + rows["validation"] + rows["test"] == 1797
+    assert len({dataset.digest for dataset in contexts.values()}) == 3
 
 
 @pytest.mark.slow

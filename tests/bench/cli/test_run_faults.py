@@ -95,3 +95,22 @@ def test_dead_tracking_server_is_one_line_before_any_training(tmp_path, bench_co
     assert lines[0].startswith(f"bench: error: MLflow tracking server {uri} is not reachable")
     assert "epoch" not in done.stderr + done.stdout
     assert time.monotonic() - started < 60  # not MLflow's minutes of retries
+
+
+def test_diverging_run_fails_in_one_line_naming_the_setting(tmp_path, bench_command):
+    done = bench_command(
+        "run", "digits-mlp", "--epochs", "5",
+        "--set", "optimizer=sgd", "--set", "optimizer__learning_rate=1e8",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("bench: error: training loss became nan in epoch 1, batch ")
+    assert "optimizer__learning_rate, now 1e+08" in lines[0]
+    (run,) = runs_of(tmp_path)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["error"].startswith("TrainingDiverged: training loss became nan")
+    assert run.data.metrics == {}  # no NaN scores logged as if they were results
+    names = [artifact.path for artifact in client_for(tmp_path).list_artifacts(run.info.run_id)]
+    assert names == ["error.txt"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.tracking.store import ui_command
+from bench.tracking.ui import ui_command
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 START_TIMEOUT_S = 60

@@ -1,15 +1,18 @@
-"""Shared helpers of the data tests: tiny IDX datasets written by the tests, their
-corruptions, and a real HTTP server on 127.0.0.1 to download them from.
+"""Shared helpers of the data tests: tiny IDX, SVHN and CIFAR-10 datasets written by the
+tests in the real formats, the IDX corruptions, and a real HTTP server on 127.0.0.1 to
+download them from.
 
-Test modules reach the helpers through the ``idx`` fixture (a namespace), the
-corruptions through the parametrised ``corrupt`` fixture.
+Test modules reach the helpers through the ``idx``, ``svhn`` and ``cifar`` fixtures
+(namespaces), the IDX corruptions through the parametrised ``corrupt`` fixture.
 """
 
 import dataclasses
 import gzip
 import hashlib
+import io
 import re
 import socket
+import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,8 +20,17 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.io
 
-from bench.data.catalog import CatalogEntry, IdxFile
+from bench.data.catalog import (
+    CIFAR10,
+    SVHN,
+    CatalogEntry,
+    CifarEntry,
+    IdxFile,
+    PublishedFile,
+    SvhnEntry,
+)
 
 FILE_NAMES = (
     "train-images-idx3-ubyte",
@@ -238,3 +250,215 @@ def corrupt(request):
     """One way a data file gets damaged: ``corrupt(directory, arrays)`` returns the
     paths the error must name and a pattern for the problem it must state."""
     return request.param
+
+
+@pytest.fixture
+def isolated_data_env(monkeypatch, tmp_path):
+    """Keep a test off the user's cache, data folder and proxy: the cache (downloads and
+    arrays) is ``tmp_path / "user-cache"``."""
+    monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "user-cache"))
+    for variable in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def assert_nothing_cached(tmp_path: Path) -> None:
+    """No decoded arrays were cached under the test's BENCH_CACHE_DIR."""
+    assert not (tmp_path / "user-cache" / "arrays").exists()
+
+
+# --- SVHN: format-2 .mat files -------------------------------------------------------------
+
+SVHN_FILES = ("train_32x32.mat", "test_32x32.mat")
+
+
+def svhn_arrays(seed: int = 0) -> list[np.ndarray]:
+    """Train images, train digits, test images, test digits: 6 and 3 colour images,
+    the digit 0 among the labels of both."""
+    rng = np.random.default_rng(seed)
+    return [
+        rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8),
+        np.array([0, 1, 9, 0, 5, 2], np.int64),
+        rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8),
+        np.array([3, 0, 7], np.int64),
+    ]
+
+
+def svhn_mat(*, compress: bool = False, **variables: np.ndarray) -> bytes:
+    """A MATLAB 5 file holding ``variables`` exactly as given (MATLAB's axes), in order."""
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, variables, do_compression=compress)
+    return buffer.getvalue()
+
+
+def svhn_file(images: np.ndarray, digits: np.ndarray, *, compress: bool = False) -> bytes:
+    """The SVHN file of ``images`` (n, 32, 32, 3) and ``digits``: X is (32, 32, 3, n),
+    y is (n, 1) uint8 with the digit 0 stored as 10."""
+    labels = np.where(digits == 0, 10, digits).astype(np.uint8).reshape(-1, 1)
+    return svhn_mat(X=images.transpose(1, 2, 3, 0), y=labels, compress=compress)
+
+
+def svhn_files(arrays: list[np.ndarray], *, compress: bool = False) -> dict[str, bytes]:
+    """Both files' bytes by name. savemat dates its header, so hash these, not a rerun."""
+    X_train, y_train, X_test, y_test = arrays
+    return {
+        SVHN_FILES[0]: svhn_file(X_train, y_train, compress=compress),
+        SVHN_FILES[1]: svhn_file(X_test, y_test, compress=compress),
+    }
+
+
+def write_files(directory: Path, files: dict[str, bytes]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+    return directory
+
+
+def svhn_entry(files: dict[str, bytes], mirrors: tuple[str, ...] = ()) -> SvhnEntry:
+    """SVHN's entry with the MD5s and sizes of ``files`` (name to bytes) as published."""
+    train, test = (
+        PublishedFile(name, md5(files[name]), algorithm="md5", size=len(files[name]))
+        for name in SVHN_FILES
+    )
+    return dataclasses.replace(SVHN, train=train, test=test, mirrors=mirrors)
+
+
+def svhn_entry_trusting(directory: Path, mirrors: tuple[str, ...] = ()) -> SvhnEntry:
+    """SVHN's entry publishing the files now in ``directory``, damaged ones included,
+    so that the structural checks, not the checksums, must refuse them."""
+    return svhn_entry({name: (directory / name).read_bytes() for name in SVHN_FILES}, mirrors)
+
+
+# --- CIFAR-10: binary record files, their folder and archive -------------------------------
+
+CIFAR_FOLDER = "cifar-10-batches-bin"
+CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR_BATCHES = (*(f"data_batch_{number}.bin" for number in range(1, 6)), "test_batch.bin")
+CIFAR_META = "batches.meta.txt"
+RECORDS_PER_BATCH = 2
+
+
+def cifar_batches(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Images (2, 32, 32, 3) and labels of each of the six record files, in order."""
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            rng.integers(0, 256, (RECORDS_PER_BATCH, 32, 32, 3), dtype=np.uint8),
+            rng.integers(0, 10, RECORDS_PER_BATCH, dtype=np.int64),
+        )
+        for _ in CIFAR_BATCHES
+    ]
+
+
+def cifar_records(images: np.ndarray, labels: np.ndarray) -> bytes:
+    """Records of a label byte and the red, green and blue planes, each row by row."""
+    return b"".join(
+        bytes([label]) + image.transpose(2, 0, 1).tobytes()
+        for image, label in zip(images, labels, strict=True)
+    )
+
+
+def cifar_meta(class_names: tuple[str, ...] = CIFAR10.class_names) -> bytes:
+    # As published: one name a line, then an empty line.
+    return ("\n".join(class_names) + "\n\n").encode()
+
+
+def cifar_files(batches: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, bytes]:
+    """The folder's files by name: the six record files and the class names."""
+    files = {
+        name: cifar_records(*batch) for name, batch in zip(CIFAR_BATCHES, batches, strict=True)
+    }
+    return {**files, CIFAR_META: cifar_meta()}
+
+
+def cifar_archive(files: dict[str, bytes], *, members: tuple[tarfile.TarInfo, ...] = ()) -> bytes:
+    """The tar.gz of ``files`` under cifar-10-batches-bin/, plus ``members`` (links,
+    folders) as given; reproducible, so its MD5 is too."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        folder = tarfile.TarInfo(CIFAR_FOLDER)
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"{CIFAR_FOLDER}/{name}")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+        for member in members:
+            tar.addfile(member)
+    return gzip.compress(buffer.getvalue(), mtime=0)
+
+
+def write_cifar_folder(directory: Path, files: dict[str, bytes]) -> Path:
+    """``directory/cifar-10-batches-bin/`` holding ``files``; returns ``directory``."""
+    write_files(directory / CIFAR_FOLDER, files)
+    return directory
+
+
+def write_cifar_archive(directory: Path, archive: bytes) -> Path:
+    """``directory/cifar-10-binary.tar.gz``; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / CIFAR_ARCHIVE
+    path.write_bytes(archive)
+    return path
+
+
+def cifar_entry(archive: bytes, mirrors: tuple[str, ...] = ()) -> CifarEntry:
+    """CIFAR-10's entry publishing ``archive`` (MD5 and size) and 2 records per file."""
+    published = PublishedFile(CIFAR_ARCHIVE, md5(archive), algorithm="md5", size=len(archive))
+    return dataclasses.replace(
+        CIFAR10, archive=published, mirrors=mirrors, records_per_batch=RECORDS_PER_BATCH
+    )
+
+
+def joined(batches: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """X_train, y_train, X_test, y_test of the six record files' contents."""
+    train, test = batches[:5], batches[5:]
+    return [
+        np.concatenate([images for images, _ in train]),
+        np.concatenate([labels for _, labels in train]),
+        np.concatenate([images for images, _ in test]),
+        np.concatenate([labels for _, labels in test]),
+    ]
+
+
+@pytest.fixture
+def svhn():
+    """The SVHN helpers above, as ``svhn.arrays()``, ``svhn.files(...)`` etc."""
+    return SimpleNamespace(
+        FILES=SVHN_FILES,
+        arrays=svhn_arrays,
+        mat=svhn_mat,
+        file=svhn_file,
+        files=svhn_files,
+        write=write_files,
+        entry=svhn_entry,
+        entry_trusting=svhn_entry_trusting,
+        md5=md5,
+        assert_nothing_cached=assert_nothing_cached,
+    )
+
+
+@pytest.fixture
+def cifar():
+    """The CIFAR-10 helpers above, as ``cifar.batches()``, ``cifar.archive(...)`` etc."""
+    return SimpleNamespace(
+        FOLDER=CIFAR_FOLDER,
+        ARCHIVE=CIFAR_ARCHIVE,
+        BATCHES=CIFAR_BATCHES,
+        META=CIFAR_META,
+        batches=cifar_batches,
+        records=cifar_records,
+        meta=cifar_meta,
+        files=cifar_files,
+        archive=cifar_archive,
+        write_folder=write_cifar_folder,
+        write_archive=write_cifar_archive,
+        entry=cifar_entry,
+        joined=joined,
+        md5=md5,
+        assert_nothing_cached=assert_nothing_cached,
+    )

@@ -14,7 +14,7 @@ import bench.data
 from bench.data import Dataset, load_digits
 from bench.data.catalog import CatalogEntry
 from bench.data.dataset import dataset_digest
-from bench.data.loaders import load_idx_dataset
+from bench.data.loaders import load_catalog_entry
 from bench.errors import CorruptDataError
 
 
@@ -27,7 +27,7 @@ def isolated_cache(monkeypatch, tmp_path):
 
 def load(entry: CatalogEntry, directory: Path, tmp_path: Path, **kwargs) -> Dataset:
     """Load ``entry`` from ``directory`` only: no system folder, no download."""
-    return load_idx_dataset(
+    return load_catalog_entry(
         entry,
         data_dir=directory,
         download=False,

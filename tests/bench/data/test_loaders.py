@@ -20,7 +20,7 @@ from bench.data import (
 )
 from bench.data.catalog import FASHION_MNIST, CatalogEntry
 from bench.data.download import download_file
-from bench.data.loaders import load_idx_dataset
+from bench.data.loaders import load_catalog_entry
 from bench.errors import ChecksumError, CorruptDataError, DataNotFoundError, UsageError
 
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -32,7 +32,7 @@ SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 def load_from(entry: CatalogEntry, directory: Path, tmp_path: Path, **kwargs) -> Dataset:
     """Load ``entry`` from ``directory`` only: empty system folder and cache, no download."""
     kwargs.setdefault("download", False)
-    return load_idx_dataset(
+    return load_catalog_entry(
         entry,
         data_dir=directory,
         system_root=tmp_path / "no-system",
@@ -175,7 +175,7 @@ def test_corrupt_download_error_names_it_and_nothing_is_cached(idx, tmp_path, se
     cache = tmp_path / "cache"
 
     with pytest.raises(CorruptDataError) as caught:
-        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+        load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=cache)
 
     message = str(caught.value)
     idx.assert_names_file_and_problem(message, [cache / path.name for path in paths], problem)
@@ -184,7 +184,7 @@ def test_corrupt_download_error_names_it_and_nothing_is_cached(idx, tmp_path, se
     assert not (tmp_path / "user-cache").exists()
     # Nothing of the broken files is left to be found: the next load downloads again.
     with pytest.raises(CorruptDataError):
-        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+        load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=cache)
     assert len(server.requests) == 8
 
 
@@ -201,7 +201,7 @@ def test_corrupt_download_keeps_files_it_did_not_download(idx, tmp_path, server)
     kept.write_bytes((published / kept.name).read_bytes())
 
     with pytest.raises(CorruptDataError, match=problem):
-        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+        load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=cache)
 
     assert list(cache.iterdir()) == [kept]
     assert "/broken/train-images-idx3-ubyte.gz" not in server.requests
@@ -266,7 +266,7 @@ def test_bench_data_dir_wins_over_system_folder(idx, tmp_path, monkeypatch):
     idx.write_dataset(tmp_path / "system" / "tiny", system_arrays)
     monkeypatch.setenv("BENCH_DATA_DIR", str(tmp_path / "env"))
 
-    dataset = load_idx_dataset(
+    dataset = load_catalog_entry(
         idx.tiny_entry(env_arrays), download=False, system_root=tmp_path / "system"
     )
 
@@ -281,7 +281,7 @@ def test_system_folder_used_when_bench_data_dir_lacks_files(idx, tmp_path, monke
     idx.write_dataset(tmp_path / "system" / "tiny", arrays)
     monkeypatch.setenv("BENCH_DATA_DIR", str(tmp_path / "env"))
 
-    dataset = load_idx_dataset(
+    dataset = load_catalog_entry(
         idx.tiny_entry(arrays), download=False, system_root=tmp_path / "system"
     )
 
@@ -303,7 +303,7 @@ def test_cache_used_last_without_downloading(idx, tmp_path, dead_url):
     arrays = idx.tiny_arrays()
     idx.write_dataset(tmp_path / "user-cache" / "tiny", arrays)
 
-    dataset = load_idx_dataset(
+    dataset = load_catalog_entry(
         idx.tiny_entry(arrays, mirrors=(dead_url,)), system_root=tmp_path / "system"
     )
 
@@ -316,7 +316,7 @@ def test_offline_with_no_files_anywhere_says_where_it_looked(tmp_path, monkeypat
     entry = dataclasses.replace(FASHION_MNIST, mirrors=(dead_url,))
 
     with pytest.raises(DataNotFoundError) as caught:
-        load_idx_dataset(entry, system_root=tmp_path / "system", timeout=5)
+        load_catalog_entry(entry, system_root=tmp_path / "system", timeout=5)
 
     message = str(caught.value)
     for directory in ("env/fashion-mnist", "system/fashion-mnist", "user-cache/fashion-mnist"):
@@ -333,17 +333,18 @@ def test_download_turned_off_raises_not_found(idx, tmp_path, server):
     entry = idx.tiny_entry(arrays, mirrors=(server.serve_dataset("good", arrays),))
 
     with pytest.raises(DataNotFoundError, match=r"BENCH_DATA_DIR not set.*turned off"):
-        load_idx_dataset(entry, download=False, system_root=tmp_path / "system")
+        load_catalog_entry(entry, download=False, system_root=tmp_path / "system")
     assert server.requests == []
 
 
 def test_unknown_dataset_name_is_a_usage_error():
-    with pytest.raises(UsageError, match="unknown dataset 'cifar'; valid: digits, fashion-mnist"):
+    valid = "cifar10, digits, fashion-mnist, mnist, svhn"
+    with pytest.raises(UsageError, match=f"unknown dataset 'cifar'; valid: {valid}$"):
         load_dataset("cifar")
 
 
 def test_dataset_names():
-    assert dataset_names() == ("digits", "fashion-mnist", "mnist")
+    assert dataset_names() == ("cifar10", "digits", "fashion-mnist", "mnist", "svhn")
 
 
 # --- downloading ---------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def test_download_lands_in_cache_and_loads(idx, tmp_path, server):
     cache = tmp_path / "cache"
     calls = []
 
-    dataset = load_idx_dataset(
+    dataset = load_catalog_entry(
         entry,
         system_root=tmp_path / "system",
         cache_dir=cache,
@@ -372,7 +373,7 @@ def test_download_lands_in_cache_and_loads(idx, tmp_path, server):
     archive_size = len(idx.gzip_idx(arrays[0]))
     assert (archive_size, archive_size) in calls
     # Loaded again from the cache, without asking the server.
-    assert load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache).digest == (
+    assert load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=cache).digest == (
         dataset.digest
     )
     assert len(server.requests) == 4
@@ -430,7 +431,7 @@ def test_wrong_checksum_through_loader_leaves_cache_empty(idx, tmp_path, server)
     cache = tmp_path / "cache"
 
     with pytest.raises(ChecksumError) as caught:
-        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+        load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=cache)
 
     message = str(caught.value)
     assert f"{mirror}train-images-idx3-ubyte.gz" in message
@@ -453,7 +454,7 @@ def test_interrupted_download_through_loader_keeps_only_complete_files(idx, tmp_
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        load_idx_dataset(
+        load_catalog_entry(
             entry, system_root=tmp_path / "system", cache_dir=cache, progress=interrupt_second_file
         )
 
@@ -462,7 +463,7 @@ def test_interrupted_download_through_loader_keeps_only_complete_files(idx, tmp_
     assert list(cache.iterdir()) == [first]
     assert first.read_bytes() == idx.gzip_idx(arrays[0])
     assert not (tmp_path / "user-cache").exists()
-    dataset = load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+    dataset = load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=cache)
     np.testing.assert_array_equal(dataset.y_train, arrays[1])
 
 
@@ -475,7 +476,7 @@ def test_truncated_transfer_through_loader_is_not_found(idx, tmp_path, server):
     cache = tmp_path / "cache"
 
     with pytest.raises(DataNotFoundError) as caught:
-        load_idx_dataset(
+        load_catalog_entry(
             idx.tiny_entry(arrays, mirrors=(mirror,)),
             system_root=tmp_path / "system",
             cache_dir=cache,
@@ -521,7 +522,7 @@ def test_downloaded_pickle_is_refused_unread(idx, tmp_path, server, payload, com
     cache = tmp_path / "cache"
 
     with pytest.raises(CorruptDataError, match="train-labels-idx1-ubyte.gz: not an IDX file"):
-        load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=cache)
+        load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=cache)
 
     assert not marker.exists()
     assert list(cache.iterdir()) == []
@@ -534,7 +535,7 @@ def test_next_mirror_used_when_first_fails(idx, tmp_path, server, dead_url):
     missing = f"{server.url}/missing/"
     entry = idx.tiny_entry(arrays, mirrors=(dead_url, missing, tampered, good))
 
-    dataset = load_idx_dataset(entry, system_root=tmp_path / "system", cache_dir=tmp_path / "c")
+    dataset = load_catalog_entry(entry, system_root=tmp_path / "system", cache_dir=tmp_path / "c")
 
     np.testing.assert_array_equal(dataset.X_train, arrays[0])
     assert "/good/train-images-idx3-ubyte.gz" in server.requests

@@ -1,0 +1,19 @@
+"""A benchmark's weight count from its declaration, without Keras or data."""
+
+from __future__ import annotations
+
+from bench.benchmarks.pipelines import WEIGHT_COUNTERS
+from bench.benchmarks.registry import Benchmark
+from bench.data.catalog import dataset_geometry
+
+
+def declared_weights(benchmark: Benchmark) -> int:
+    """Weights of the benchmark's network, by arithmetic where its factory has a
+    counter (instant), else by building the network with Keras (seconds)."""
+    counter = WEIGHT_COUNTERS.get(benchmark.pipeline)
+    if counter is None:
+        from bench.benchmarks.configure import count_weights
+
+        return count_weights(benchmark)
+    image_shape, n_classes = dataset_geometry(benchmark.dataset)
+    return counter(benchmark.params, image_shape, n_classes)

@@ -1,0 +1,124 @@
+"""Sizes by arithmetic alone: the weights of the classifiers' networks, the features
+of HOG.
+
+Counting by building the Keras model means importing Keras (seconds); these give the
+same numbers (``count_params()``: trainable weights and batch norm's moving
+statistics) from the topology parameters, with the estimators' defaults. Tests check
+them against Keras and against :class:`~estimators.HOGTransformer`.
+
+Examples
+--------
+>>> mlp_weights(784, 10, hidden_layer_sizes=(300, 30))  # the seed MLP
+244840
+>>> cnn_weights((28, 28, 1), 10, filters=(9, 9, 16), kernel_sizes=(5, 5, 3),
+...             dense_layers=(300, 30))  # the seed CNN
+56420
+>>> hog_features((28, 28), orientations=8, pixels_per_cell=4, cells_per_block=1)
+392
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Keras' BatchNormalization keeps four numbers per unit: gamma, beta and the moving
+# mean and variance (the last two are not trained, but count_params counts them).
+_BATCH_NORM_PER_UNIT = 4
+
+
+def dense_weights(n_inputs: int, units: int, *, batch_norm: bool = False) -> int:
+    """Weights of a Dense layer (kernel and bias), with its batch norm if any."""
+    return n_inputs * units + units + (_BATCH_NORM_PER_UNIT * units if batch_norm else 0)
+
+
+def mlp_weights(
+    n_features: int,
+    n_classes: int,
+    *,
+    hidden_layer_sizes: Sequence[int] = (100,),
+    batch_norm: bool = False,
+    **ignored,
+) -> int:
+    """Weights of :class:`~estimators.KerasMLPClassifier`'s network.
+
+    Parameters other than the topology (dropout, optimizer, ...) hold no weights and
+    are ignored, so a classifier's whole parameter set may be passed.
+    """
+    total, width = 0, n_features
+    for units in hidden_layer_sizes:
+        total += dense_weights(width, int(units), batch_norm=batch_norm)
+        width = int(units)
+    return total + dense_weights(width, n_classes)
+
+
+def cnn_weights(
+    image_shape: tuple[int, ...],
+    n_classes: int,
+    *,
+    filters: Sequence[int] = (32, 64),
+    kernel_sizes: int | Sequence[int] = 3,
+    pool: int | Sequence[int] = 2,
+    dense_layers: Sequence[int] = (128,),
+    strides: int | Sequence[int] = 1,
+    padding: str | Sequence[str] = "same",
+    batch_norm: bool = False,
+    **ignored,
+) -> int:
+    """Weights of :class:`~estimators.KerasCNNClassifier`'s network on images of
+    ``image_shape`` (height, width[, channels])."""
+    height, width = image_shape[:2]
+    channels = image_shape[2] if len(image_shape) > 2 else 1
+    blocks = len(filters)
+    total = 0
+    paddings = [padding] * blocks if isinstance(padding, str) else list(padding)
+    for n_filters, kernel, pooling, stride, block_padding in zip(
+        filters,
+        _per_block(kernel_sizes, blocks),
+        _per_block(pool, blocks),
+        _per_block(strides, blocks),
+        paddings,
+        strict=True,
+    ):
+        total += kernel * kernel * channels * n_filters + n_filters
+        total += _BATCH_NORM_PER_UNIT * n_filters if batch_norm else 0
+        height, width = (
+            _conv_side(side, kernel, max(1, stride), block_padding) for side in (height, width)
+        )
+        if pooling > 1:
+            height, width = height // pooling, width // pooling
+        channels = n_filters
+    return total + mlp_weights(
+        height * width * channels, n_classes, hidden_layer_sizes=dense_layers, batch_norm=batch_norm
+    )
+
+
+def hog_features(
+    image_shape: tuple[int, ...],
+    *,
+    orientations: int = 9,
+    pixels_per_cell: int | Sequence[int] = (8, 8),
+    cells_per_block: int | Sequence[int] = (3, 3),
+    **ignored,
+) -> int:
+    """Features per image of :class:`~estimators.HOGTransformer` on ``image_shape``."""
+    cell = _pair(pixels_per_cell)
+    block = _pair(cells_per_block)
+    cells = [image_shape[axis] // cell[axis] for axis in (0, 1)]
+    blocks = [max(0, cells[axis] - block[axis] + 1) for axis in (0, 1)]
+    return blocks[0] * blocks[1] * block[0] * block[1] * orientations
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _per_block(value, blocks: int) -> list[int]:
+    if isinstance(value, int) or value is None:
+        return [value or 0] * blocks
+    return [int(v) for v in value]
+
+
+def _conv_side(side: int, kernel: int, stride: int, padding: str) -> int:
+    if padding == "valid":
+        return (side - kernel) // stride + 1
+    return -(-side // stride)

@@ -1,0 +1,51 @@
+"""What the commands print: tables people read, progress a log file can hold."""
+
+import io
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from bench.cli.progress import TrialProgress
+from bench.cli.summaries import markdown_table, readable, table
+
+
+def test_trials_table_shows_whole_numbers_and_blanks_not_nan():
+    trials = pd.DataFrame(
+        {
+            "number": [0, 5],
+            "value": [0.962963, 0.955556],
+            "units_2": [np.nan, 21.0],  # pandas stores a column with gaps as floats
+            "momentum": [np.nan, 0.610765],
+            "nesterov": [None, False],
+        }
+    )
+    text = readable(trials).to_string(index=False)
+    assert "NaN" not in text and "None" not in text and "<NA>" not in text
+    assert " 21 " in f"{text} " and "21.0" not in text
+    assert "0.610765" in text and "False" in text
+
+
+def test_trial_progress_in_a_log_is_one_line_per_trial():
+    study = optuna.create_study(direction="maximize")
+    stream = io.StringIO()  # not a terminal
+    with TrialProgress(3, stream=stream) as progress:
+        study.optimize(
+            lambda trial: trial.suggest_float("x", 0, 1), n_trials=3, callbacks=[progress]
+        )
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in stream.getvalue()
+    assert lines[0].startswith("trial 0 complete  value ")
+    assert lines[-1].endswith("s]") and "[3/3, " in lines[-1]
+    best = study.best_trial
+    assert f"best {best.value:.4f} (trial {best.number})" in lines[-1]
+
+
+def test_tables_align_and_markdown_marks_right_aligned_columns():
+    rows = [("name", "count"), ("a", "1"), ("longer", "22")]
+    assert table(rows, right_aligned={1}).splitlines() == [
+        "name    count",
+        "a           1",
+        "longer     22",
+    ]
+    assert markdown_table(rows, right_aligned={1}).splitlines()[1] == "| --- | ---: |"
