@@ -196,6 +196,8 @@ def _open_study(
     # What a killed earlier invocation left RUNNING: its trials fail and are queued
     # again once; its MLflow runs are closed as FAILED.
     fail_stale_trials(study)
+    # On a database, other hosts' dead workers too, by their heartbeat.
+    optuna.storages.fail_stale_trials(study)
     close_orphaned_runs(client, experiment)
     dataset = load_dataset(benchmark.dataset)
     split = search_split(
@@ -248,12 +250,12 @@ def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callab
         grid=grid_parameters(opened.benchmark, settings.grid),
         total=settings.trials,
     )
-    # Trials other processes are running count: they will finish (or fail) there.
-    remaining = settings.trials - count_claimed(opened.study)
-    if remaining > 0:
+    # Trials other processes are running count: they will finish (or fail) there. No
+    # n_trials: trials that are no results (interrupted, stale) are replaced, so the
+    # study runs until StopAtTotal sees the total reached.
+    if count_claimed(opened.study) < settings.trials:
         opened.study.optimize(
             objective,
-            n_trials=remaining,
             timeout=settings.timeout,
             # A trial that raises is recorded as failed (with its error in its run)
             # and the study goes on.

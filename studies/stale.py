@@ -13,6 +13,8 @@ invocation on the same host fails the trials whose process is gone.
 
 from __future__ import annotations
 
+import warnings
+
 import optuna
 
 from bench.processes import process_is_gone, this_process
@@ -53,11 +55,26 @@ def requeue_interrupted(trial: optuna.Trial, reason: str) -> None:
     _retry_once(trial.study, frozen)
 
 
-def is_replaced(trial: optuna.trial.FrozenTrial) -> bool:
-    """A stale or interrupted trial is replaced by its retry (or by a fresh trial), and
-    a surplus one (started by a process that raced another past the total) stopped
-    before any work: none of them counts."""
-    return any(attr in trial.user_attrs for attr in (STALE_ATTR, INTERRUPTED_ATTR, SURPLUS_ATTR))
+def replaced_trials(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+    """Numbers of the trials that are no results of the search, so do not count: a
+    stale or interrupted trial (replaced by its retry, or by a fresh trial), one failed
+    by Optuna's heartbeat and retried, and a surplus one (started by a process that
+    raced another past the total, stopped before any work)."""
+    marked = {
+        trial.number
+        for trial in trials
+        if any(attr in trial.user_attrs for attr in (STALE_ATTR, INTERRUPTED_ATTR, SURPLUS_ATTR))
+    }
+    # Optuna's heartbeat fails a trial before its callback can mark it; the retry it
+    # queues names the trial it replaces.
+    retried = {trial.system_attrs.get("failed_trial") for trial in trials}
+    return marked | (retried - {None})
+
+
+def is_replaced(trial: optuna.trial.FrozenTrial, trials=None) -> bool:
+    """Whether ``trial`` is among :func:`replaced_trials` of ``trials`` (default: its
+    own marks only)."""
+    return trial.number in replaced_trials(trials if trials is not None else [trial])
 
 
 def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -83,18 +100,18 @@ def _fail(study: optuna.Study, trial: optuna.trial.FrozenTrial, worker: str) -> 
 
 class StaleTrialCallback:
     """What happens to a trial whose worker stopped beating (database storage, any
-    host): its MLflow run is closed as FAILED, it is marked ``stale`` (so it does not
-    count), and Optuna queues its parameters again once
-    (``RetryHeartbeatStaleTrialCallback``)."""
+    host): its MLflow run is closed as FAILED, and Optuna queues its parameters again
+    once (``RetryHeartbeatStaleTrialCallback``); the failed trial then does not count."""
 
     def __init__(self):
-        self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        with warnings.catch_warnings():  # "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        # Optuna has already failed the trial, so it can no longer be marked; its retry
+        # names it instead (see replaced_trials).
         worker = trial.user_attrs.get(WORKER_ATTR, "unknown")
-        study._storage.set_trial_user_attr(
-            trial._trial_id, STALE_ATTR, f"worker {worker} stopped beating"
-        )
         run_id = trial.user_attrs.get("mlflow_run_id")
         if run_id:
             close_run_as_failed(run_id, f"worker process {worker} stopped beating (killed?)")

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import optuna
+import tenacity
 
 from bench.errors import UsageError
 from bench.tracking.store import DEFAULT_STORE_DIR, database_url
@@ -43,12 +45,27 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
         # never seen as stale and the next process spins on it for ever.
         backend = optuna.storages.journal.JournalFileBackend(str(path.resolve()))
         return optuna.storages.JournalStorage(backend)
-    return optuna.storages.RDBStorage(
-        database_url(url),
-        heartbeat_interval=_seconds(HEARTBEAT_VARIABLE, HEARTBEAT_INTERVAL_S),
-        grace_period=_seconds(GRACE_VARIABLE, GRACE_PERIOD_S),
-        heartbeat_stale_trial_callback=StaleTrialCallback(),
-    )
+    return _database_storage(database_url(url))
+
+
+# Processes that start together on an empty database all create Optuna's tables; all
+# but one fail with "already exists", and a second try finds the tables made.
+@tenacity.retry(
+    retry=tenacity.retry_if_exception(lambda error: "already exists" in str(error)),
+    wait=tenacity.wait_random(0.2, 1.0),
+    stop=tenacity.stop_after_attempt(5),
+    reraise=True,
+)
+def _database_storage(url: str) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():
+        # The heartbeat has been "experimental" since Optuna 2.8; the warning is noise.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            heartbeat_interval=_seconds(HEARTBEAT_VARIABLE, HEARTBEAT_INTERVAL_S),
+            grace_period=_seconds(GRACE_VARIABLE, GRACE_PERIOD_S),
+            heartbeat_stale_trial_callback=StaleTrialCallback(),
+        )
 
 
 def _seconds(variable: str, default: int) -> int:

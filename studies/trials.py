@@ -8,7 +8,7 @@ import optuna
 import pandas as pd
 
 from bench.benchmarks import Benchmark
-from studies.stale import is_replaced
+from studies.stale import replaced_trials
 
 RUNNING = (optuna.trial.TrialState.RUNNING,)
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
@@ -20,7 +20,8 @@ def count_finished(study: optuna.Study) -> int:
     A trial failed because its worker vanished does not count: its retry does.
     """
     trials = study.get_trials(deepcopy=False)
-    return sum(trial.state.is_finished() and not is_replaced(trial) for trial in trials)
+    replaced = replaced_trials(trials)
+    return sum(trial.state.is_finished() and trial.number not in replaced for trial in trials)
 
 
 def count_claimed(study: optuna.Study) -> int:

@@ -55,3 +55,22 @@ def test_default_store_is_local_sqlite_with_artifacts_beside_it(mlflow_store):
     client = open_client()
     location = client.get_experiment(experiment_id(client, "here")).artifact_location
     assert location == (mlflow_store.parent / "artifacts").resolve().as_uri()
+
+
+def test_postgresql_urls_name_the_installed_driver():
+    from bench.tracking.store import database_url
+
+    assert database_url("postgresql://bench@db/optuna") == "postgresql+psycopg://bench@db/optuna"
+    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_missing_postgresql_driver_is_one_line_naming_the_extra(monkeypatch):
+    import importlib.util
+
+    from bench.errors import UsageError
+    from bench.tracking.store import database_url
+
+    # This machine has psycopg; a user's may have neither driver.
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UsageError, match=r"pip install -e '\.\[postgres\]'"):
+        database_url("postgresql://bench@db/optuna")

@@ -1,0 +1,340 @@
+"""The MLflow UI as a user sees it: Debian's headless Chromium on ``bench ui`` (a real
+process, on a store this module fills with one `bench run` and one small study) shows
+the run's params, metrics and confusion matrix, the study's trials nested under its
+parent run, and a drawn chart of ``val_accuracy``.
+
+MLflow's UI is a React app with generated CSS class names: elements are found by their
+visible text, ARIA roles and MLflow's ``data-testid`` attributes, with explicit waits.
+A screenshot of each page lands under the test's ``tmp_path``.
+"""
+
+import hashlib
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as shown
+from selenium.webdriver.support.ui import WebDriverWait
+
+START_S = 120  # bench ui: the MLflow UI starts uvicorn workers and job consumers
+STOP_S = 20
+WAIT_S = 60  # each wait on the browser; the machine is shared
+EPOCHS = 2
+TRIALS = 3
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium tries to reach Google, and nothing here reaches the internet.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
+# The SHA-256 of the bytes an <img> shows, as hex (its src is a blob: URL).
+SHA256_OF_IMAGE = """
+const [image, done] = arguments;
+fetch(image.src)
+  .then((response) => response.arrayBuffer())
+  .then((bytes) => crypto.subtle.digest("SHA-256", bytes))
+  .then((digest) => Array.from(new Uint8Array(digest)))
+  .then((bytes) => done(bytes.map((byte) => byte.toString(16).padStart(2, "0")).join("")))
+  .catch((error) => done(`no bytes: ${error}`));
+"""
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+NO_BROWSER = ", ".join(
+    f"no `{name}` on PATH"
+    for name, path in [("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)]
+    if path is None
+)
+
+
+@pytest.fixture(scope="module")
+def filled_store(tmp_path_factory, bench_command) -> dict:
+    """A folder whose ./mlruns holds one `bench run` and one study of TRIALS trials."""
+    cwd = tmp_path_factory.mktemp("ui_browser")
+    done = bench_command("run", "digits-mlp", "--epochs", str(EPOCHS), cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    study = bench_command(
+        "study", "digits-mlp", "--trials", str(TRIALS), "--max-epochs", "1", "--no-refit", cwd=cwd
+    )
+    assert study.returncode == 0, study.stderr
+    return {
+        "cwd": cwd,
+        "run_id": re.search(r"run id\s+([0-9a-f]{32})", done.stdout).group(1),
+        "run_page": re.search(r"run page\s+(\S+)", done.stdout).group(1),
+    }
+
+
+@pytest.fixture
+def mlflow_ui(filled_store, child_environment) -> dict[str, str]:
+    """`bench ui` on the filled store, as a user starts it; the addresses it prints
+    (``"MLflow UI"`` and each experiment's runs view by name). Stopped by Ctrl-C."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench", "ui"],
+        cwd=filled_store["cwd"],
+        env=child_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        lines, deadline = [], time.monotonic() + START_S
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("latest run"):
+                break
+            assert time.monotonic() < deadline, f"bench ui is slow to start: {lines}"
+        else:
+            raise AssertionError(f"bench ui printed no addresses: {lines} {process.stderr.read()}")
+        # "  digits-mlp study  http://...": a name, then its address.
+        printed = (re.match(r"\s*(.+?)\s{2,}(http\S+)", line) for line in lines)
+        yield {found.group(1): found.group(2) for found in printed if found}
+    finally:
+        stop_with_ctrl_c(process)
+
+
+def stop_with_ctrl_c(process: subprocess.Popen) -> None:
+    """Ctrl-C, as at a terminal: bench ui and everything it started must end; whatever
+    outlives it is killed here (so nothing stays running) and fails the test."""
+    if process.poll() is not None:
+        return
+    leader = psutil.Process(process.pid)
+    family = [leader, *leader.children(recursive=True)]
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_S)
+    finally:
+        _, alive = psutil.wait_procs(family, timeout=0.5)
+        alive = [member for member in alive if running(member)]
+        for member in alive:
+            member.kill()
+    assert alive == [], f"left running after Ctrl-C: {alive}"
+    assert process.returncode == 0, process.stderr.read()
+
+
+def running(member: psutil.Process) -> bool:
+    """Whether ``member`` still runs (a zombie only waits for its parent to reap it)."""
+    try:
+        return member.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Debian's Chromium, headless, with a fresh profile; nothing downloaded."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(WAIT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def api(base: str, path: str, body: dict | None = None) -> dict:
+    """MLflow's REST API on the same server, for what the store holds."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{base}/api/2.0/mlflow/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def screenshot(driver, tmp_path: Path, name: str) -> None:
+    """Save what the browser shows under ``tmp_path/screenshots`` and print where."""
+    path = tmp_path / "screenshots" / f"{name}.png"
+    path.parent.mkdir(exist_ok=True)
+    try:
+        driver.save_screenshot(str(path))
+    except WebDriverException as error:  # a dead browser: keep the failure that killed it
+        print(f"screenshot {name}: none, {error.msg}")
+        return
+    print(f"screenshot {path}")
+
+
+def row_cells(driver, wait, name: str) -> list[str]:
+    """The cells' texts of the table row whose first cell is ``name``, once shown
+    (scrolled to, for the screenshot)."""
+    row = wait.until(
+        shown.visibility_of_element_located(
+            (By.XPATH, f"//*[@role='row'][*[@role='cell'][1][normalize-space()='{name}']]")
+        ),
+        message=f"the run page shows no row for {name}",
+    )
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
+    return [cell.text for cell in row.find_elements(By.XPATH, "./*[@role='cell']")]
+
+
+def check_params_and_metrics(driver, wait, run: dict, tmp_path: Path) -> None:
+    """The run page's Overview shows a param and a metric, each with its logged value."""
+    params = {param["key"]: param["value"] for param in run["params"]}
+    metrics = {metric["key"]: metric["value"] for metric in run["metrics"]}
+    try:
+        cells = row_cells(driver, wait, "clf__dropout")
+        assert cells[:2] == ["clf__dropout", params["clf__dropout"]]
+    finally:
+        screenshot(driver, tmp_path, "1-run-page-params")
+    try:
+        cells = row_cells(driver, wait, "test_accuracy")
+        assert float(cells[1]) == metrics["test_accuracy"], cells
+    finally:
+        screenshot(driver, tmp_path, "2-run-page-metrics")
+
+
+def check_confusion_matrix(driver, wait, logged: Path, tmp_path: Path) -> None:
+    """The Artifacts tab shows confusion_matrix.png as an image: the logged file's bytes,
+    decoded, and drawn large enough to read."""
+    try:
+        tab = (By.XPATH, "//button[@role='tab'][normalize-space()='Artifacts']")
+        wait.until(shown.element_to_be_clickable(tab)).click()
+        node = "[data-testid='artifact-tree-node'][artifact-name='confusion_matrix.png']"
+        wait.until(shown.element_to_be_clickable((By.CSS_SELECTOR, node))).click()
+        image = wait.until(
+            shown.visibility_of_element_located(
+                (By.CSS_SELECTOR, "img[alt='confusion_matrix.png']")
+            ),
+            message="the Artifacts tab shows no confusion_matrix.png image",
+        )
+        drawn = wait.until(
+            lambda driver: driver.execute_script(
+                "const image = arguments[0], box = image.getBoundingClientRect();"
+                "return image.complete && image.naturalWidth > 0 && [box.width, box.height];",
+                image,
+            ),
+            message="the confusion matrix image never loaded",
+        )
+        assert min(drawn) > 100, f"the confusion matrix is drawn {drawn} px"
+        # Every run logs a confusion matrix of the same size: its bytes say whose it is.
+        shown_digest = driver.execute_async_script(SHA256_OF_IMAGE, image)
+        assert shown_digest == hashlib.sha256(logged.read_bytes()).hexdigest(), (
+            f"not the run's confusion matrix: {shown_digest}"
+        )
+    finally:
+        screenshot(driver, tmp_path, "3-run-page-confusion-matrix")
+
+
+def check_metric_chart(driver, wait, tmp_path) -> None:
+    """On the run page's Model metrics tab, val_accuracy's chart draws a line through
+    one point per epoch."""
+    try:
+        tab = (By.XPATH, "//button[@role='tab'][normalize-space()='Model metrics']")
+        wait.until(shown.element_to_be_clickable(tab)).click()
+        search = (By.XPATH, "//input[@placeholder='Search metric charts']")
+        # Typed over whatever the UI remembered from an earlier visit.
+        box = wait.until(shown.visibility_of_element_located(search))
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys("val_accuracy")
+        card = "//*[@data-testid='experiment-view-compare-runs-card'][.//h4[@title='val_accuracy']]"
+        line = (
+            f"{card}//*[name()='svg'][contains(@class, 'main-svg')]//*[contains(@class, 'js-line')]"
+        )
+
+        def drawn(driver):
+            element = driver.find_element(By.XPATH, line)
+            size = element.size
+            return element.get_attribute("d"), size["width"], size["height"]
+
+        # The chart refreshes itself: an element found may be replaced before it is read.
+        path, width, height = WebDriverWait(
+            driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException]
+        ).until(drawn, message="no line drawn in a val_accuracy chart")
+        assert width > 0 and height > 0, f"the val_accuracy line is {width} x {height} px"
+        points = re.findall(r"[ML]\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)", path)
+        assert len(points) == EPOCHS, f"val_accuracy's line {path!r} is not one point per epoch"
+    finally:
+        screenshot(driver, tmp_path, "4-run-page-val-accuracy-chart")
+
+
+def check_trials_nested(driver, wait, base: str, runs_view: str, tmp_path) -> None:
+    """The study's parent run is one row that expands to its trials, indented below it."""
+    trials = [f"trial {number:03d}" for number in range(TRIALS)]
+    driver.get(runs_view)
+    try:
+        parent = wait.until(
+            shown.visibility_of_element_located(
+                (By.XPATH, "//a[normalize-space()='study digits-mlp']")
+            ),
+            message="the runs view shows no 'study digits-mlp' row",
+        )
+        shown_trials = "//a[starts-with(normalize-space(), 'trial ')]"
+        assert driver.find_elements(By.XPATH, shown_trials) == [], (
+            "trial rows shown before the study's row was expanded: not nested"
+        )
+        parent.find_element(By.XPATH, "ancestor::*[@role='gridcell'][1]//button").click()
+        for trial in trials:
+            wait.until(
+                shown.visibility_of_element_located(
+                    (By.XPATH, f"//a[normalize-space()='{trial}']")
+                ),
+                message=f"the expanded study shows no '{trial}' row",
+            )
+        # Found again: expanding may render the study's row anew.
+        parent = driver.find_element(By.XPATH, "//a[normalize-space()='study digits-mlp']")
+        rows = {link.text: link for link in driver.find_elements(By.XPATH, shown_trials)}
+        assert sorted(rows) == trials
+        for trial, link in rows.items():
+            assert link.location["y"] > parent.location["y"], f"{trial} is not below the study"
+            assert link.location["x"] > parent.location["x"], f"{trial} is not indented"
+
+        parent_id = parent.get_attribute("href").rsplit("/", 1)[-1]
+        experiment_id = re.search(r"/experiments/(\d+)/", runs_view).group(1)
+        children = api(
+            base,
+            "runs/search",
+            {
+                "experiment_ids": [experiment_id],
+                "filter": f"tags.mlflow.parentRunId = '{parent_id}'",
+            },
+        )["runs"]
+        ids = {run["info"]["run_name"]: run["info"]["run_id"] for run in children}
+        assert {
+            trial: link.get_attribute("href").rsplit("/", 1)[-1] for trial, link in rows.items()
+        } == ids
+    finally:
+        screenshot(driver, tmp_path, "5-study-runs-view-trials")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(bool(NO_BROWSER), reason=f"Debian's Chromium and ChromeDriver: {NO_BROWSER}")
+def test_mlflow_ui_in_a_browser_shows_the_run_the_study_and_a_chart(
+    filled_store, mlflow_ui, browser, tmp_path
+):
+    base = mlflow_ui["MLflow UI"]
+    run_id, cwd = filled_store["run_id"], filled_store["cwd"]
+    run = api(base, f"runs/get?run_id={run_id}")["run"]["data"]
+    logged_matrix = next((cwd / "mlruns" / "artifacts").rglob(f"{run_id}/**/confusion_matrix.png"))
+    # bench run printed its page on the default port; bench ui may have taken another.
+    run_page = base + filled_store["run_page"][filled_store["run_page"].index("/#/") :]
+    wait = WebDriverWait(browser, WAIT_S)
+
+    browser.get(run_page)
+    check_params_and_metrics(browser, wait, run, tmp_path)
+    check_confusion_matrix(browser, wait, logged_matrix, tmp_path)
+    check_metric_chart(browser, wait, tmp_path)
+    check_trials_nested(browser, wait, base, mlflow_ui["digits-mlp study"], tmp_path)
