@@ -32,11 +32,22 @@ def make_sampler(name: str, seed: int, trials: int = 40) -> optuna.samplers.Base
 
 def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
     """The pruner called ``name``; pruning decisions are made per epoch."""
+    first_rung = max(1, max_epochs // 5)
     pruners = {
         # Two epochs before judging: after one, a slow but better learning rate still
         # trails the fast starters and would be pruned.
         "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
-        "hyperband": lambda: optuna.pruners.HyperbandPruner(1, max(max_epochs, 1)),
+        # Epochs are the resource: a trial reaches the next rung (x3 epochs) only if it
+        # is among the best third at this one; Hyperband hedges with several brackets
+        # of different first rungs, successive halving ("sha") uses one. The first rung
+        # is a fifth of the budget (3 of 15 epochs): a one-cycle schedule is still
+        # warming up after one epoch, and would be judged at its slowest.
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(
+            min_resource=first_rung, max_resource=max(max_epochs, 1), reduction_factor=3
+        ),
+        "sha": lambda: optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=first_rung, reduction_factor=3
+        ),
         "none": optuna.pruners.NopPruner,
     }
     if name not in pruners:

@@ -7,6 +7,7 @@ carved from the training data, and every trial is scored on that same split.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -27,7 +28,7 @@ from bench.tracking.runs import tracked_run
 from bench.training import RunOutcome, fit_pipeline, score_on_test
 from estimators.backends import forget_traced_gradients, traced_gradient_names
 from studies.feature_cache import FeatureCache, with_cached_features
-from studies.spaces import suggest_params
+from studies.spaces import baseline_params, space_context, suggest, suggest_params
 from studies.stale import SURPLUS_ATTR, mark_worker, requeue_interrupted
 from studies.trials import count_claimed
 
@@ -90,6 +91,20 @@ class PruneOnValidation(keras.callbacks.Callback):
             raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
 
 
+class StopAtDeadline(keras.callbacks.Callback):
+    """Ends a trial cleanly, as pruned, at the first epoch that ends past the study's
+    time budget (``--timeout``): the budget is honoured within one epoch, and the
+    epochs trained so far are kept."""
+
+    def __init__(self, deadline: float):
+        super().__init__()
+        self.deadline = deadline
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() >= self.deadline:
+            raise optuna.TrialPruned(f"time budget reached after epoch {epoch + 1}")
+
+
 @dataclass
 class TrialObjective:
     """Callable objective for ``study.optimize``; each trial is an MLflow child run.
@@ -111,6 +126,7 @@ class TrialObjective:
     # A grid study: name -> (pipeline parameter, values); nothing else is sampled.
     grid: dict[str, tuple[str, tuple]] = field(default_factory=dict)
     total: int | None = None  # the trials the study is to hold
+    deadline: float | None = None  # time.monotonic() when --timeout's budget ends
 
     def __call__(self, trial: optuna.Trial):
         try:
@@ -168,14 +184,35 @@ class TrialObjective:
                 full: trial.suggest_categorical(name, values)
                 for name, (full, values) in self.grid.items()
             }
+        elif trial.user_attrs.get("baseline"):
+            params = self._baseline(trial, pipeline)
         else:
             params = suggest_params(
                 trial, pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
             )
+            # Epochs are the pruner's resource, not a searched setting: every trial may
+            # train the whole budget, and the pruner stops the hopeless ones early.
+            params["clf__epochs"] = self.max_epochs
         pipeline.set_params(**params, clf__validation_split=0.0)
         # Kept with the trial so the best one can be refitted and re-run as `bench run`.
         trial.set_user_attr("pipeline_params", params)
         return pipeline
+
+    def _baseline(self, trial: optuna.Trial, pipeline) -> dict:
+        """The benchmark's own pipeline, exactly (its epochs capped to the budget).
+
+        The values the space can hold were enqueued with the trial, and are suggested
+        here so the sampler learns from them; values it cannot hold (the seed CNN's 9
+        filters) stay the benchmark's, and nothing else is sampled.
+        """
+        context = space_context(
+            pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
+        )
+        for name in baseline_params(
+            pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
+        ):
+            suggest(trial, name, context)
+        return {"clf__epochs": min(pipeline[-1].epochs, self.max_epochs)}
 
     def _datasets(self):
         # The split's own digest names its images (see search_split).
@@ -197,6 +234,8 @@ class TrialObjective:
         """Fit; return (history, seconds), or the TrialPruned to re-raise once the run
         is closed."""
         callbacks = [PruneOnValidation(trial, report=len(self.objectives) == 1)]
+        if self.deadline is not None:
+            callbacks.append(StopAtDeadline(self.deadline))
         try:
             history, seconds = fit_pipeline(
                 pipeline,

@@ -155,3 +155,16 @@ def _gradient_profiles(ax, names, row, columns, cells) -> None:
     ax.grid(True, which="both", alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=8)
+
+
+def best_so_far_figure(points) -> Figure:
+    """The best validation accuracy so far against the minutes the search has run."""
+    figure = Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
+    ax = figure.add_subplot()
+    minutes = [seconds / 60 for seconds, _ in points]
+    ax.step(minutes, [value for _, value in points], where="post", marker="o", markersize=3)
+    ax.set_xlabel("minutes since the search began")
+    ax.set_ylabel(f"best {ACCURACY} so far")
+    ax.grid(True, alpha=0.3)
+    ax.set_title("Best so far")
+    return figure

@@ -8,11 +8,13 @@ run. Both open the study the same way (:func:`_open_study`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
 import pandas as pd
+import psutil
 
 from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.overrides import resolve_overrides
@@ -25,12 +27,20 @@ from bench.training import RunOutcome, fit_and_score
 from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
-from studies.options import DIRECTIONS
-from studies.plots import grid_figure, study_figures
-from studies.spaces import baseline_params
+from studies.options import DEFAULT_PRUNER, DIRECTIONS
+from studies.plots import best_so_far_figure, grid_figure, study_figures
+from studies.spaces import baseline_params, known_good
 from studies.stale import fail_stale_trials
 from studies.storage import default_storage, open_storage
-from studies.trials import StopAtTotal, best_trial, count_claimed, rerun_command, trials_table
+from studies.trials import (
+    BestSoFar,
+    StopAtTotal,
+    baseline_trial,
+    best_trial,
+    count_claimed,
+    rerun_command,
+    trials_table,
+)
 from studies.worker_pool import WorkerPool, parent_run_attr, wait_for_parent_run
 
 
@@ -69,7 +79,7 @@ class StudySettings:
     study_name: str | None = None
     storage: str | None = None
     sampler: str = "tpe"
-    pruner: str = "median"
+    pruner: str = DEFAULT_PRUNER
     objectives: tuple[str, ...] = ("accuracy",)
     seed: int = 0
     max_epochs: int = 15
@@ -90,6 +100,23 @@ class StudyReport:
     refit: RunOutcome | None
     worker_failures: tuple[str, ...] = ()
     experiment_id: str = ""
+    comparison: SearchComparison | None = None
+
+
+@dataclass(frozen=True)
+class SearchComparison:
+    """How the best trial compares with the baseline, and what the search cost."""
+
+    best_value: float
+    best_trial: int
+    baseline_value: float | None
+    cpu_seconds: float
+    elapsed_seconds: float
+
+    @property
+    def gain(self) -> float | None:
+        """Validation accuracy gained over the baseline (None without a baseline)."""
+        return None if self.baseline_value is None else self.best_value - self.baseline_value
 
 
 @dataclass(frozen=True)
@@ -129,16 +156,18 @@ def run_study(
     """
     opened = _open_study(benchmark, settings, worker_index=0, command=command)
     if not opened.study.trials and not settings.grid:
-        _enqueue_baseline(opened)
+        _enqueue_starting_points(opened)
     # Optuna 5 changed defaults (TPE became multivariate): say which one ran.
     opened.study.set_user_attr("optuna_version", optuna.__version__)
     tags = _parent_tags(opened, jobs=1 + (len(workers.processes) if workers else 0))
     name = opened.study.study_name
+    progress = BestSoFar()
     with tracked_run(opened.experiment, f"study {name}", tags, client=opened.client) as parent:
         parent.log_params(_parent_params(opened))
-        worker_failures = _search(opened, parent, workers, trial_callbacks)
+        worker_failures = _search(opened, parent, workers, [*trial_callbacks, progress])
+        cpu_seconds = _cpu_seconds()
         table = trials_table(opened.study)
-        _log_search(parent, opened, table)
+        _log_search(parent, opened, table, progress, cpu_seconds)
         refitted, rerun = _refit_best(parent, opened) if refit else (None, None)
     return StudyReport(
         opened.study,
@@ -150,6 +179,7 @@ def run_study(
         refitted,
         tuple(worker_failures),
         parent.experiment_id,
+        _comparison(opened.study, cpu_seconds, progress),
     )
 
 
@@ -249,6 +279,7 @@ def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callab
         provenance=provenance_tags(opened.command),
         grid=grid_parameters(opened.benchmark, settings.grid),
         total=settings.trials,
+        deadline=time.monotonic() + settings.timeout if settings.timeout else None,
     )
     # Trials other processes are running count: they will finish (or fail) there. No
     # n_trials: trials that are no results (interrupted, stale) are replaced, so the
@@ -264,9 +295,16 @@ def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callab
         )
 
 
-def _log_search(parent: TrackedRun, opened: _OpenStudy, table: pd.DataFrame) -> None:
+def _log_search(
+    parent: TrackedRun, opened: _OpenStudy, table: pd.DataFrame, progress, cpu_seconds: float
+) -> None:
     cache = opened.feature_cache
     parent.log_metrics({"feature_cache_hits": cache.hits, "feature_cache_misses": cache.misses})
+    parent.log_metrics({"cpu_seconds": cpu_seconds})
+    for seconds, value in progress.points:  # the best so far against elapsed seconds
+        parent.log_metrics({"best_so_far": value}, step=round(seconds))
+    if progress.points:
+        parent.log_figure(best_so_far_figure(progress.points), "plots/best_so_far.png")
     parent.log_text(table.to_csv(index=False), "trials.csv")
     for file_name, figure in study_figures(opened.study).items():
         parent.log_figure(figure, f"plots/{file_name}")
@@ -295,16 +333,19 @@ def _refit_best(parent: TrackedRun, opened: _OpenStudy):
     return outcome, rerun_command(benchmark, trial)
 
 
-def _enqueue_baseline(opened: _OpenStudy) -> None:
-    """A new study's first trial is the benchmark's own configuration."""
+def _enqueue_starting_points(opened: _OpenStudy) -> None:
+    """A new study's first trial is the benchmark's own configuration (the baseline
+    every trial is compared against); the next ones, configurations known to train
+    well, so that even a short study tries them."""
     pipeline = opened.benchmark.build(pixel_max=opened.dataset.pixel_max, seed=None)
-    params = baseline_params(
-        pipeline,
-        image_shape=opened.dataset.image_shape,
-        max_epochs=opened.settings.max_epochs,
-    )
-    # skip_if_exists: processes starting a new study together enqueue it once.
+    shape, budget = opened.dataset.image_shape, opened.settings.max_epochs
+    params = baseline_params(pipeline, image_shape=shape, max_epochs=budget)
+    # skip_if_exists: processes starting a new study together enqueue each once.
     opened.study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
+    for configuration in known_good(pipeline, image_shape=shape, max_epochs=budget):
+        opened.study.enqueue_trial(
+            configuration, user_attrs={"known_good": True}, skip_if_exists=True
+        )
 
 
 def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
@@ -340,6 +381,26 @@ def _parent_params(opened: _OpenStudy) -> dict[str, object]:
         "dataset_digest": split.digest,
         "trials_requested": settings.trials,
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (``--jobs`` workers)."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _comparison(study, cpu_seconds: float, progress) -> SearchComparison | None:
+    best = best_trial(study)
+    if best is None or len(study.directions) != 1:
+        return None
+    baseline = baseline_trial(study)
+    return SearchComparison(
+        best.values[0],
+        best.number,
+        baseline.values[0] if baseline else None,
+        cpu_seconds,
+        progress.points[-1][0] if progress.points else 0.0,
+    )
 
 
 def _default_study_name(benchmark: Benchmark, settings: StudySettings) -> str:

@@ -44,24 +44,30 @@ DISTRIBUTIONS: dict[str, BaseDistribution] = {
     "n_layers": IntDistribution(1, 4),
     "units": IntDistribution(16, 1024, log=True),
     "dropout": FloatDistribution(0.0, 0.6),
-    "activation": CategoricalDistribution(("relu", "tanh", "sigmoid", "scaled_tanh")),
+    "activation": CategoricalDistribution(("relu", "tanh", "sigmoid", "scaled_tanh", "lecun_tanh")),
     "batch_norm": CategoricalDistribution((False, True)),
-    # CNN topology: n_blocks conv blocks of filters_k and kernel_k, then one Dense layer
+    # deep MLPs: depth Dense layers (softmax included) of one width
+    "depth": IntDistribution(2, 40),
+    # CNN topology: n_blocks conv blocks of filters_k and kernel_k, each down-sampled by
+    # a max-pool of 2 or by a stride of 2 (the mnist-fast way: cheaper on a CPU), then
+    # n_dense Dense layers of dense_units_k
     "n_blocks": IntDistribution(1, 3),
-    "filters": CategoricalDistribution((8, 16, 32, 64)),
+    "filters": CategoricalDistribution((8, 16, 32, 64, 128)),
     "kernel": CategoricalDistribution((3, 5)),
-    "dense_units": IntDistribution(32, 512, log=True),
+    "downsample": CategoricalDistribution(("pool", "stride")),
+    "n_dense": IntDistribution(1, 2),
+    "dense_units": IntDistribution(16, 512, log=True),
     # HOG features
     "orientations": IntDistribution(4, 14),
     "pixels_per_cell": CategoricalDistribution((4, 7, 8, 10)),
-    # optimizer and budget
+    # optimizer and learning-rate schedule
     "optimizer": CategoricalDistribution(("adam", "rmsprop", "sgd")),
     "learning_rate": FloatDistribution(1e-4, 1e-1, log=True),
     "momentum": FloatDistribution(0.0, 0.99),
     "nesterov": CategoricalDistribution((False, True)),
     "rho": FloatDistribution(0.8, 0.99),
+    "lr_schedule": CategoricalDistribution((None, "one_cycle")),
     "batch_size": CategoricalDistribution((32, 64, 128, 256, 512)),
-    "epochs": IntDistribution(1, 10_000),  # narrowed to the study's epoch budget
 }
 
 # Keras' own defaults, which a benchmark inherits when it names only the optimizer.
@@ -122,16 +128,9 @@ def _cells_that_fit(base: CategoricalDistribution, context: SpaceContext):
     return CategoricalDistribution(cells)
 
 
-def _epoch_budget(base: IntDistribution, context: SpaceContext) -> IntDistribution:
-    # A trial trained for one or two epochs of a fifteen-epoch budget cannot win and
-    # tells the sampler little; the pruner already stops hopeless trials early.
-    return IntDistribution(max(base.low, context.max_epochs // 3), context.max_epochs)
-
-
 _NARROWING: dict[str, Callable[[Any, SpaceContext], BaseDistribution]] = {
     "n_blocks": _most_blocks,
     "pixels_per_cell": _cells_that_fit,
-    "epochs": _epoch_budget,
 }
 
 
@@ -147,12 +146,10 @@ def suggest(trial: optuna.Trial, name: str, context: SpaceContext) -> Any:
 
 def in_space(name: str, value: Any, context: SpaceContext) -> bool:
     """Whether ``value`` is one the space can sample for ``name``."""
-    if value is None:
-        return False
     found = distribution(name, context)
     if isinstance(found, CategoricalDistribution):
-        return value in found.choices
-    return found.low <= value <= found.high
+        return value in found.choices  # None may be a choice (no schedule)
+    return value is not None and found.low <= value <= found.high
 
 
 # --- families ------------------------------------------------------------------------
@@ -187,6 +184,12 @@ def _is_mlp(pipeline: Pipeline) -> bool:
     return isinstance(pipeline[-1], KerasMLPClassifier)
 
 
+def _is_deep_mlp(pipeline: Pipeline) -> bool:
+    from estimators import KerasDeepMLPClassifier
+
+    return isinstance(pipeline[-1], KerasDeepMLPClassifier)
+
+
 def _is_hog_mlp(pipeline: Pipeline) -> bool:
     from estimators import HOGTransformer
 
@@ -212,18 +215,32 @@ def suggest_mlp(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
 
 
 def suggest_cnn(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
-    """A CNN topology: per-block filters and kernels, one Dense layer, dropout.
-
-    Pooling stays at the benchmark's setting after every block.
-    """
+    """A CNN topology: per-block filters and kernels, each block down-sampled by a pool
+    or a stride of 2, batch norm, one or two Dense layers, dropout."""
     blocks = range(1, suggest(trial, "n_blocks", context) + 1)
     filters = tuple(suggest(trial, f"filters_{k}", context) for k in blocks)
     kernels = tuple(suggest(trial, f"kernel_{k}", context) for k in blocks)
+    strided = suggest(trial, "downsample", context) == "stride"
+    dense = range(1, suggest(trial, "n_dense", context) + 1)
     return {
         "clf__filters": filters,
         "clf__kernel_sizes": kernels,
-        "clf__dense_layers": (suggest(trial, "dense_units", context),),
+        "clf__strides": 2 if strided else 1,
+        "clf__pool": 1 if strided else 2,
+        "clf__batch_norm": suggest(trial, "batch_norm", context),
+        "clf__dense_layers": tuple(suggest(trial, f"dense_units_{k}", context) for k in dense),
         "clf__dropout": suggest(trial, "dropout", context),
+    }
+
+
+def suggest_deep_mlp(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """A deep MLP: its depth, width, activation, dropout and batch norm."""
+    return {
+        "clf__depth": suggest(trial, "depth", context),
+        "clf__units": suggest(trial, "units", context),
+        "clf__dropout": suggest(trial, "dropout", context),
+        "clf__activation": suggest(trial, "activation", context),
+        "clf__batch_norm": suggest(trial, "batch_norm", context),
     }
 
 
@@ -252,10 +269,30 @@ def baseline_cnn(pipeline: Pipeline) -> dict[str, Any]:
     filters = tuple(clf.filters)
     kernels = clf.kernel_sizes
     kernels = tuple(kernels) if isinstance(kernels, tuple | list) else (kernels,) * len(filters)
-    params = {"n_blocks": len(filters), "dropout": clf.dropout}
+    downsample = {(1, 2): "pool", (2, 1): "stride"}.get((clf.strides, clf.pool))
+    params = {
+        "n_blocks": len(filters),
+        "downsample": downsample,
+        "batch_norm": clf.batch_norm,
+        "n_dense": len(clf.dense_layers),
+        "dropout": clf.dropout,
+    }
     for k, (width, kernel) in enumerate(zip(filters, kernels, strict=True), start=1):
         params |= {f"filters_{k}": width, f"kernel_{k}": kernel}
+    for k, units in enumerate(clf.dense_layers, start=1):
+        params[f"dense_units_{k}"] = units
     return params
+
+
+def baseline_deep_mlp(pipeline: Pipeline) -> dict[str, Any]:
+    clf = pipeline[-1]
+    return {
+        "depth": clf.depth,
+        "units": clf.units,
+        "dropout": clf.dropout,
+        "activation": clf.activation,
+        "batch_norm": clf.batch_norm,
+    }
 
 
 def baseline_hog(pipeline: Pipeline) -> dict[str, Any]:
@@ -263,9 +300,10 @@ def baseline_hog(pipeline: Pipeline) -> dict[str, Any]:
     return {"orientations": hog.orientations, "pixels_per_cell": hog.pixels_per_cell}
 
 
-# First match wins: a HOG pipeline is an MLP pipeline too.
+# First match wins: a HOG or a deep-MLP pipeline is an MLP pipeline too.
 FAMILIES: tuple[Family, ...] = (
     Family("cnn", _is_cnn, suggest_cnn, baseline_cnn),
+    Family("deep-mlp", _is_deep_mlp, suggest_deep_mlp, baseline_deep_mlp),
     Family(
         "hog-mlp",
         _is_hog_mlp,
@@ -308,9 +346,11 @@ def space_context(
 
 
 def suggest_optimizer(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
-    """The optimizer, its settings and the training budget.
+    """The optimizer, its settings, the learning-rate schedule and the batch size.
 
-    SGD adds momentum and Nesterov, RMSprop adds rho; the others add nothing.
+    SGD adds momentum and Nesterov, RMSprop adds rho; the others add nothing. Epochs
+    are not searched: every trial may train the study's whole epoch budget, and the
+    pruner stops the hopeless ones early (multi-fidelity).
     """
     optimizer = suggest(trial, "optimizer", context)
     params = {
@@ -322,8 +362,8 @@ def suggest_optimizer(trial: optuna.Trial, context: SpaceContext) -> dict[str, A
         params["clf__optimizer__nesterov"] = suggest(trial, "nesterov", context)
     elif optimizer == "rmsprop":
         params["clf__optimizer__rho"] = suggest(trial, "rho", context)
+    params["clf__lr_schedule"] = suggest(trial, "lr_schedule", context)
     params["clf__batch_size"] = suggest(trial, "batch_size", context)
-    params["clf__epochs"] = suggest(trial, "epochs", context)
     return params
 
 
@@ -331,15 +371,14 @@ def baseline_optimizer(pipeline: Pipeline, context: SpaceContext) -> dict[str, A
     clf = pipeline[-1]
     optimizer = clf.optimizer if isinstance(clf.optimizer, str) else None
     settings = clf.get_params()
-    epochs = distribution("epochs", context)
     return {
         "optimizer": optimizer,
         "learning_rate": settings.get(
             "optimizer__learning_rate", KERAS_LEARNING_RATES.get(optimizer)
         ),
         "rho": settings.get("optimizer__rho", 0.9) if optimizer == "rmsprop" else None,
+        "lr_schedule": getattr(clf, "lr_schedule", None),
         "batch_size": clf.batch_size,
-        "epochs": min(max(clf.epochs, epochs.low), epochs.high),
     }
 
 
@@ -389,3 +428,87 @@ def baseline_params(
     context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
     params = family_of(pipeline).baseline(pipeline) | baseline_optimizer(pipeline, context)
     return {name: value for name, value in params.items() if in_space(name, value, context)}
+
+
+# Configurations known to train well, enqueued after the baseline so that even a short
+# study tries them early: what they reached is in the README ("Searches that pay off").
+KNOWN_GOOD: dict[str, tuple[dict[str, Any], ...]] = {
+    "cnn": (
+        # Two pooled blocks of 32 and 64 3x3 filters with batch norm, one-cycle Adam.
+        {
+            "n_blocks": 2,
+            "filters_1": 32,
+            "filters_2": 64,
+            "kernel_1": 3,
+            "kernel_2": 3,
+            "downsample": "pool",
+            "batch_norm": True,
+            "n_dense": 1,
+            "dense_units_1": 128,
+            "dropout": 0.3,
+            "optimizer": "adam",
+            "learning_rate": 0.002,
+            "lr_schedule": "one_cycle",
+            "batch_size": 128,
+        },
+        # mnist-fast's network: strided 5x5 blocks instead of pooling (cheaper on a CPU).
+        {
+            "n_blocks": 2,
+            "filters_1": 16,
+            "filters_2": 32,
+            "kernel_1": 5,
+            "kernel_2": 5,
+            "downsample": "stride",
+            "batch_norm": True,
+            "n_dense": 1,
+            "dense_units_1": 128,
+            "dropout": 0.25,
+            "optimizer": "adam",
+            "learning_rate": 0.003,
+            "lr_schedule": "one_cycle",
+            "batch_size": 256,
+        },
+    ),
+    "mlp": (
+        # The best of an earlier 20-trial mnist-mlp study: one wide layer, RMSprop.
+        {
+            "n_layers": 1,
+            "units_1": 880,
+            "dropout": 0.4,
+            "activation": "relu",
+            "batch_norm": False,
+            "optimizer": "rmsprop",
+            "learning_rate": 0.001,
+            "rho": 0.9,
+            "lr_schedule": None,
+            "batch_size": 128,
+        },
+        # Two layers with batch norm and a one-cycle schedule.
+        {
+            "n_layers": 2,
+            "units_1": 512,
+            "units_2": 256,
+            "dropout": 0.2,
+            "activation": "relu",
+            "batch_norm": True,
+            "optimizer": "adam",
+            "learning_rate": 0.002,
+            "lr_schedule": "one_cycle",
+            "batch_size": 128,
+        },
+    ),
+}
+
+
+def known_good(pipeline: Pipeline, *, image_shape: tuple[int, ...], max_epochs: int):
+    """The :data:`KNOWN_GOOD` configurations of ``pipeline``'s family that fit this
+    study's space (a HOG pipeline takes the MLP ones with its own HOG setting)."""
+    context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
+    family = family_of(pipeline)
+    configurations = KNOWN_GOOD.get(family.name.removeprefix("hog-"), ())
+    extra = baseline_hog(pipeline) if family.name == "hog-mlp" else {}
+    return [
+        configuration | extra
+        for configuration in configurations
+        if all(in_space(name, value, context) for name, value in (configuration | extra).items())
+    ]

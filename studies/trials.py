@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import time
 
 import optuna
 import pandas as pd
@@ -64,3 +65,25 @@ def rerun_command(benchmark: Benchmark, trial: optuna.trial.FrozenTrial) -> str:
     for key, value in settings.items():
         args += ["--set", f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"]
     return shlex.join(args)
+
+
+class BestSoFar:
+    """Optuna callback: the best value so far after each finished trial, against the
+    seconds since the search began (for single-objective studies)."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.points: list[tuple[float, float]] = []
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        best = best_trial(study)
+        if best is not None and len(study.directions) == 1:
+            self.points.append((time.monotonic() - self.started, best.values[0]))
+
+
+def baseline_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The completed trial that ran the benchmark's own configuration, if any."""
+    for trial in study.get_trials(deepcopy=False, states=COMPLETE):
+        if trial.user_attrs.get("baseline"):
+            return trial
+    return None

@@ -190,9 +190,9 @@ def parse_grid(texts: Sequence[str]) -> tuple[tuple[str, tuple], ...]:
 
 def command_perf(args: argparse.Namespace) -> int:
     from bench.cli.summaries import perf_summary
-    from bench.perf import CHECK_NAMES, checks
+    from bench.perf import CHECK_NAMES, LONG_CHECKS, checks
 
-    names = args.names or list(CHECK_NAMES)
+    names = args.names or [name for name in CHECK_NAMES if name not in LONG_CHECKS]
     unknown = [name for name in names if name not in CHECK_NAMES]
     if unknown:
         raise UsageError(f"unknown perf check '{unknown[0]}'; valid: {', '.join(CHECK_NAMES)}")

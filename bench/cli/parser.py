@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from bench.errors import UsageError
-from bench.perf import CHECK_NAMES
-from studies.options import PRUNERS, SAMPLERS
+from bench.perf import CHECK_NAMES, LONG_CHECKS
+from studies.options import DEFAULT_PRUNER, PRUNERS, SAMPLERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -171,7 +171,12 @@ def _add_study_parser(commands) -> None:
     study.add_argument("--study-name", help="Optuna study (default: the benchmark name)")
     study.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")
     study.add_argument("--sampler", choices=SAMPLERS, default="tpe")
-    study.add_argument("--pruner", choices=PRUNERS, default="median")
+    study.add_argument(
+        "--pruner",
+        choices=PRUNERS,
+        default=DEFAULT_PRUNER,
+        help=f"stops hopeless trials early, by epochs (default {DEFAULT_PRUNER})",
+    )
     study.add_argument("--jobs", type=positive_int, default=1, help="trials run at once")
     study.add_argument(
         "--objectives", default="accuracy", help="'accuracy' or 'accuracy,weights' (Pareto)"
@@ -203,7 +208,10 @@ def _add_perf_parser(commands) -> None:
         "perf", help="measure the performance figures, each as a side-by-side ratio"
     )
     perf.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"checks (default: all): {', '.join(CHECK_NAMES)}"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"checks (default: all but {', '.join(LONG_CHECKS)}): {', '.join(CHECK_NAMES)}",
     )
     perf.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures")
     perf.add_argument("--verbose", action="store_true", help="show the libraries' own logs")

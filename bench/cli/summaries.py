@@ -37,6 +37,9 @@ def study_summary(report) -> str:
     top = trials[trials["state"] == "COMPLETE"].sort_values(value_column, ascending=False)
     lines = [readable(top.head(5)).to_string(index=False), ""]
     rows = [("study", f"{report.study.study_name}: {len(trials)} trials")]
+    comparison = report.comparison
+    if comparison is not None:
+        rows.append(("against the baseline", _against_baseline(comparison)))
     if report.refit is not None:
         rows.append(("best refit, test accuracy", f"{report.refit.test.accuracy:.4f}"))
         rows.append(("re-run the best", report.rerun_command))
@@ -45,6 +48,22 @@ def study_summary(report) -> str:
         *where_to_look(report.tracking_uri, report.experiment_id, report.parent_run_id),
     ]
     return "\n".join(lines) + table(rows)
+
+
+def _against_baseline(comparison) -> str:
+    cost = (
+        f"{comparison.cpu_seconds / 60:.1f} CPU-minutes, "
+        f"{comparison.elapsed_seconds / 60:.1f} minutes of searching"
+    )
+    if comparison.gain is None:
+        return (
+            f"best {comparison.best_value:.4f} (trial {comparison.best_trial}); no baseline; {cost}"
+        )
+    verdict = "better" if comparison.gain > 0 else "not better"
+    return (
+        f"{verdict}: {comparison.gain:+.4f} validation accuracy (best {comparison.best_value:.4f}, "
+        f"trial {comparison.best_trial}; baseline {comparison.baseline_value:.4f}); {cost}"
+    )
 
 
 def where_to_look(uri: str, experiment_id: str, run_id: str) -> list[tuple[str, str]]:

@@ -49,7 +49,7 @@ Check = Callable[..., list[Figure]]
 def checks() -> dict[str, Check]:
     """Check name -> function(quick: bool) returning its figures, in report order."""
     # Imported here so ``bench perf --help`` does not load Keras or scikit-image.
-    from bench.perf import harness, hog, jobs, load, memory, mnist_fast, startup
+    from bench.perf import harness, hog, jobs, load, memory, mnist_fast, search, startup
 
     return {
         "hog": hog.measure,
@@ -59,10 +59,13 @@ def checks() -> dict[str, Check]:
         "jobs": jobs.measure,
         "mnist-fast": mnist_fast.measure,
         "memory": memory.measure,
+        "search": search.measure,
     }
 
 
-CHECK_NAMES = ("hog", "load", "startup", "harness", "jobs", "mnist-fast", "memory")
+CHECK_NAMES = ("hog", "load", "startup", "harness", "jobs", "mnist-fast", "memory", "search")
+# Run only when named: an hour of studies.
+LONG_CHECKS = ("search",)
 
 
 @contextlib.contextmanager

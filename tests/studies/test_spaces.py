@@ -96,17 +96,24 @@ def test_cnn_maps_blocks_to_per_block_tuples():
         {
             "n_blocks": 2,
             "filters_1": 16,
-            "filters_2": 64,
+            "filters_2": 128,
             "kernel_1": 5,
             "kernel_2": 3,
-            "dense_units": 100,
+            "downsample": "stride",
+            "batch_norm": True,
+            "n_dense": 2,
+            "dense_units_1": 300,
+            "dense_units_2": 30,
             "dropout": 0.25,
         }
     )
     assert suggest_cnn(trial, context()) == {
-        "clf__filters": (16, 64),
+        "clf__filters": (16, 128),
         "clf__kernel_sizes": (5, 3),
-        "clf__dense_layers": (100,),
+        "clf__strides": 2,
+        "clf__pool": 1,
+        "clf__batch_norm": True,
+        "clf__dense_layers": (300, 30),
         "clf__dropout": 0.25,
     }
 
@@ -131,13 +138,15 @@ def test_hog_maps_orientations_and_cell_size():
     ],
 )
 def test_optimizer_returns_only_its_own_settings(fixed, extra):
-    trial = FixedTrial({**fixed, "learning_rate": 3e-3, "batch_size": 64, "epochs": 5})
+    trial = FixedTrial(
+        {**fixed, "learning_rate": 3e-3, "batch_size": 64, "lr_schedule": "one_cycle"}
+    )
     assert suggest_optimizer(trial, context()) == {
         "clf__optimizer": fixed["optimizer"],
         "clf__optimizer__learning_rate": 3e-3,
         **extra,
+        "clf__lr_schedule": "one_cycle",
         "clf__batch_size": 64,
-        "clf__epochs": 5,
     }
 
 
@@ -193,11 +202,6 @@ def test_sampling_reads_the_table():
             assert in_space(name, params[name], context())
 
 
-def test_epochs_are_narrowed_to_the_budget():
-    epochs = distribution("epochs", context())
-    assert (epochs.low, epochs.high) == (MAX_EPOCHS // 3, MAX_EPOCHS)
-
-
 def test_in_space_follows_the_table():
     assert in_space("units_3", DISTRIBUTIONS["units"].high, context())
     assert not in_space("units_3", DISTRIBUTIONS["units"].high + 1, context())
@@ -225,8 +229,9 @@ def test_sampled_values_are_in_range_and_conditionals_apply(name):
             assert in_space(name, value, context(shape)), (name, value)
         assert params["clf__optimizer__learning_rate"] == trial_params["learning_rate"]
         assert params["clf__batch_size"] == trial_params["batch_size"]
-        assert params["clf__epochs"] == trial_params["epochs"]
+        assert params["clf__lr_schedule"] == trial_params["lr_schedule"]
         assert params["clf__dropout"] == trial_params["dropout"]
+        assert "clf__epochs" not in params  # the pruner's resource, not searched
         is_sgd = optimizer == "sgd"
         assert ("momentum" in trial_params) is is_sgd
         assert ("nesterov" in trial_params) is is_sgd
@@ -268,7 +273,11 @@ def check_cnn(trial_params, params):
     for k in range(1, DISTRIBUTIONS["n_blocks"].high + 1):
         assert (f"filters_{k}" in trial_params) is (k <= len(filters))
         assert (f"kernel_{k}" in trial_params) is (k <= len(filters))
-    assert params["clf__dense_layers"] == (trial_params["dense_units"],)
+    assert params["clf__dense_layers"] == tuple(
+        trial_params[f"dense_units_{k}"] for k in range(1, trial_params["n_dense"] + 1)
+    )
+    strided = trial_params["downsample"] == "stride"
+    assert (params["clf__strides"], params["clf__pool"]) == ((2, 1) if strided else (1, 2))
 
 
 # --- the sampled networks build -----------------------------------------------------
@@ -317,8 +326,8 @@ def test_sgd_settings_reach_the_keras_optimizer():
             "learning_rate": 0.05,
             "momentum": 0.9,
             "nesterov": True,
+            "lr_schedule": None,
             "batch_size": 32,
-            "epochs": 2,
         }
     )
     pipeline = get_benchmark("digits-mlp").build(pixel_max=16.0, seed=0)
@@ -335,7 +344,10 @@ def test_deepest_cnn_fits_8x8_images():
             "n_blocks": 3,
             **{f"filters_{k}": 8 for k in (1, 2, 3)},
             **{f"kernel_{k}": 5 for k in (1, 2, 3)},
-            "dense_units": 32,
+            "downsample": "pool",
+            "batch_norm": False,
+            "n_dense": 1,
+            "dense_units_1": 32,
             "dropout": 0.0,
         }
     )
@@ -361,7 +373,7 @@ def test_baseline_reproduces_the_benchmark_configuration(name):
     published = pipeline.get_params()
     shared = {key: value for key, value in params.items() if key in published}
     assert {key: published[key] for key in shared} == shared
-    assert "clf__hidden_layer_sizes" in shared and "clf__epochs" in shared
+    assert "clf__hidden_layer_sizes" in shared and "clf__lr_schedule" in shared
 
 
 def test_mnist_mlp_baseline_is_the_seed_network():
@@ -376,8 +388,8 @@ def test_mnist_mlp_baseline_is_the_seed_network():
         "optimizer": "rmsprop",
         "learning_rate": 1e-3,
         "rho": 0.9,
+        "lr_schedule": None,
         "batch_size": 128,
-        "epochs": 5,
     }
 
 

@@ -275,6 +275,11 @@ def check_trials_nested(driver, wait, base: str, runs_view: str, tmp_path) -> No
     trials = [f"trial {number:03d}" for number in range(TRIALS)]
     driver.get(runs_view)
     try:
+        breadcrumb = "//a[@data-testid='experiment-link'][normalize-space()='digits-mlp study']"
+        wait.until(
+            shown.visibility_of_element_located((By.XPATH, breadcrumb)),
+            message="the runs view is not the study's experiment",
+        )
         parent = wait.until(
             shown.visibility_of_element_located(
                 (By.XPATH, "//a[normalize-space()='study digits-mlp']")
