@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = [
+    "pipeline_summary_text",
     "classification_report_text",
     "confusion_matrix_figure",
     "confusion_matrix_table",
@@ -46,6 +47,7 @@ __all__ = [
     "model_weight_counts",
     "most_confused_pairs",
     "per_class_f1",
+    "seed_curves_figure",
 ]
 
 _DPI = 120
@@ -280,6 +282,64 @@ def most_confused_pairs(
     )
 
 
+def seed_curves_figure(
+    curves: Mapping[str, Sequence[tuple[int, float]]],
+    *,
+    metric: str = "val_accuracy",
+    title: str = "",
+) -> Figure:
+    """One configuration's curve per seed, thin, and their mean per epoch, thick.
+
+    Parameters
+    ----------
+    curves : mapping of str to sequence of (int, float)
+        Seed -> ``(epoch, value)`` pairs, as MLflow keeps a metric's history.
+    metric : str, default="val_accuracy"
+        What the values are; the y axis's label.
+    title : str, default=""
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With several seeds, the mean at each epoch is over the seeds that reached it.
+    """
+    curves = {seed: points for seed, points in curves.items() if len(points)}
+    if not curves:
+        raise ValueError("curves has no points to plot; pass {seed: [(epoch, value), ...]}.")
+    fig = Figure(figsize=(6, 3.6), dpi=_DPI, layout="constrained")
+    ax = fig.subplots()
+    by_epoch: dict[int, list[float]] = {}
+    several = len(curves) > 1
+    for seed, points in curves.items():
+        epochs, values = zip(*sorted(points), strict=True)
+        ax.plot(
+            epochs,
+            values,
+            linewidth=0.8 if several else 1.8,
+            alpha=0.6 if several else 1,
+            label=f"seed {seed}",
+        )
+        for epoch, value in zip(epochs, values, strict=True):
+            by_epoch.setdefault(epoch, []).append(value)
+    if several:
+        epochs = sorted(by_epoch)
+        ax.plot(
+            epochs,
+            [np.mean(by_epoch[e]) for e in epochs],
+            color="black",
+            linewidth=2.2,
+            label=f"mean of {len(curves)} seeds",
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", ncols=2 if len(curves) > 6 else 1)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 def _metric_names(history: Mapping[str, Sequence[float]]) -> list[str]:
     """Base metric names in plotting order: loss first, then as they appear."""
     names: list[str] = []
@@ -455,6 +515,13 @@ def model_summary_text(model: keras.Model) -> str:
         f"non-trainable {counts['non_trainable']})"
     )
     return "\n".join([line(header), rule, *(line(row) for row in rows), rule, total]) + "\n"
+
+
+def pipeline_summary_text(pipeline, n_stored: int) -> str:
+    """A baseline's counterpart of :func:`model_summary_text`: each step with its
+    settings, and how many numbers the fitted classifier stores to predict."""
+    steps = [f"{name}: {step!r}" for name, step in pipeline.steps]
+    return "\n".join([*steps, f"Numbers stored by the classifier: {n_stored}"]) + "\n"
 
 
 # --- what a network learned: gradients per layer, filters, feature maps -----------------

@@ -5,6 +5,7 @@ No printing: the command line shows the :class:`RunReport` this returns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +16,12 @@ from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.configure import check_buildable, configured_pipeline
 from bench.benchmarks.overrides import tunable_params
 from bench.data import Dataset, load_dataset
-from bench.errors import RunInterrupted
-from bench.tracking.artifacts import dataset_records, log_outcome
+from bench.errors import RunInterrupted, UsageError
+from bench.tracking.artifacts import dataset_records, log_outcome, log_repeats
 from bench.tracking.callbacks import EpochLogger
 from bench.tracking.runs import close_orphaned_runs, provenance_tags, tracked_run
 from bench.tracking.store import open_client
-from bench.training import RunOutcome, fit_and_score
+from bench.training import Holdout, RunOutcome, fit_and_score
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,15 @@ def run_benchmark(
     callbacks: Sequence = (),
     download_progress: Callable[[int, int], None] | None = None,
     command: str | None = None,
+    on_fit: Callable[[Pipeline, int], None] | None = None,
+    parent_run_id: str | None = None,
 ) -> RunReport:
     """Train benchmark ``name`` and log everything about the run to MLflow.
 
     Overrides are checked before any data is loaded, so a typo fails at once.
+    ``on_fit(pipeline, n_images)`` is told when fitting starts (a baseline shows no
+    epochs, so the command line says what it is waiting for). With ``parent_run_id``
+    the run is that run's child (one seed of :func:`run_repeats`).
 
     Raises
     ------
@@ -65,28 +71,36 @@ def run_benchmark(
         On Ctrl-C; the run is closed as KILLED with the epochs done so far.
     """
     benchmark = get_benchmark(name)
-    unchecked, _ = configured_pipeline(
-        benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments
-    )
-    if assignments:  # every declared benchmark builds (a test proves it); a --set may not
-        check_buildable(unchecked, benchmark)
+    check_configuration(benchmark, seed=seed, epochs=epochs, assignments=assignments)
     client = open_client()  # a dead tracking server is reported before any work
     experiment = experiment or benchmark.name
-    close_orphaned_runs(client, experiment)  # left RUNNING by a killed run
+    if parent_run_id is None:  # a parent closed its experiment's orphans already
+        close_orphaned_runs(client, experiment)  # left RUNNING by a killed run
     dataset = load_dataset(benchmark.dataset, progress=download_progress)
     pipeline, overrides = configured_pipeline(
         benchmark, pixel_max=dataset.pixel_max, seed=seed, epochs=epochs, assignments=assignments
     )
     tags = run_tags(benchmark, seed, command)
-    with tracked_run(experiment, f"{benchmark.name} seed={seed}", tags, client=client) as run:
+    with tracked_run(
+        experiment,
+        f"{benchmark.name} seed={seed}",
+        tags,
+        client=client,
+        parent_run_id=parent_run_id,
+    ) as run:
         run.log_params(run_params(pipeline, dataset, seed))
         logger = EpochLogger(run)
+        holdout = baseline_holdout(benchmark, seed)
+        if on_fit is not None:
+            on_fit(pipeline, _rows_fitted(pipeline, len(dataset.y_train), holdout))
         try:
-            outcome = fit_and_score(pipeline, dataset, callbacks=[*callbacks, logger])
+            outcome = fit_and_score(
+                pipeline, dataset, callbacks=[*callbacks, logger], holdout=holdout
+            )
         except KeyboardInterrupt as interrupt:
             raise RunInterrupted(run.run_id, logger.epochs_done) from interrupt
         run.log_params({"n_validation": outcome.n_validation})
-        run.log_datasets(run_datasets(pipeline, dataset, outcome.n_validation))
+        run.log_datasets(run_datasets(pipeline, dataset, outcome.n_validation, holdout))
         log_outcome(run, outcome, dataset)
     return RunReport(
         benchmark=benchmark,
@@ -99,6 +113,128 @@ def run_benchmark(
         overrides=overrides,
         experiment_id=run.experiment_id,
     )
+
+
+def check_configuration(
+    benchmark: Benchmark, *, seed: int, epochs: int | None, assignments: Sequence[str]
+) -> None:
+    """Check ``--epochs`` and ``--set`` before any data is loaded or run opened.
+
+    Raises
+    ------
+    UsageError
+        For an unknown parameter, a value the estimators reject, or epochs given for
+        a baseline.
+    """
+    unchecked, _ = configured_pipeline(
+        benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments
+    )
+    if assignments:  # every declared benchmark builds (a test proves it); a --set may not
+        check_buildable(unchecked, benchmark)
+
+
+@dataclass(frozen=True)
+class RepeatsReport:
+    """What ``bench run --repeats K`` shows at the end: each seed's run, and the
+    spread of the scores over the seeds (see :func:`bench.intervals.mean_interval`)."""
+
+    benchmark: Benchmark
+    parent_run_id: str
+    experiment: str
+    tracking_uri: str
+    experiment_id: str
+    runs: tuple[RunReport, ...]
+    spreads: dict[str, dict[str, float]]
+
+
+def run_repeats(
+    name: str,
+    *,
+    repeats: int,
+    seed: int = 0,
+    experiment: str | None = None,
+    command: str | None = None,
+    on_seed: Callable[[int, int, int], None] | None = None,
+    **options,
+) -> RepeatsReport:
+    """Run benchmark ``name`` once per seed ``seed``, ``seed + 1``, ... as children of
+    one parent run, which gets the mean, standard deviation and 95% interval of the
+    test scores over the seeds (:func:`bench.tracking.artifacts.log_repeats`).
+
+    ``on_seed(k, repeats, seed)`` is told before the k-th run starts; ``options`` are
+    :func:`run_benchmark`'s (``epochs``, ``assignments``, ``callbacks``, ...).
+
+    Raises
+    ------
+    UsageError
+        For fewer than two repeats, or as :func:`run_benchmark`.
+    RunInterrupted
+        On Ctrl-C: the seed's run and the parent are closed as KILLED; the seeds
+        finished before are kept.
+    """
+    if repeats < 2:
+        raise UsageError(f"--repeats needs at least 2 seeds to show a spread, got {repeats}")
+    benchmark = get_benchmark(name)
+    check_configuration(
+        benchmark,
+        seed=seed,
+        epochs=options.get("epochs"),
+        assignments=options.get("assignments", ()),
+    )
+    client = open_client()
+    experiment = experiment or benchmark.name
+    close_orphaned_runs(client, experiment)
+    seeds = range(seed, seed + repeats)
+    tags = run_tags(benchmark, seed, command) | {"repeats": repeats, "seed": _seed_range(seeds)}
+    title = f"{benchmark.name} seeds {_seed_range(seeds)}"
+    with tracked_run(experiment, title, tags, client=client) as parent:
+        runs = []
+        for k, each in enumerate(seeds, start=1):
+            if on_seed is not None:
+                on_seed(k, repeats, each)
+            runs.append(
+                run_benchmark(
+                    name,
+                    seed=each,
+                    experiment=experiment,
+                    command=command,
+                    parent_run_id=parent.run_id,
+                    **options,
+                )
+            )
+        parent.log_params(_configuration_params(runs[0], seeds))
+        spreads = log_repeats(parent, {run.seed: run.outcome for run in runs})
+    return RepeatsReport(
+        benchmark,
+        parent.run_id,
+        experiment,
+        client.tracking_uri,
+        parent.experiment_id,
+        tuple(runs),
+        spreads,
+    )
+
+
+def _seed_range(seeds: range) -> str:
+    return f"{seeds.start}-{seeds.stop - 1}"
+
+
+def _configuration_params(first: RunReport, seeds: range) -> dict[str, Any]:
+    """The children's parameters without what changes with the seed."""
+    params = run_params(first.outcome.pipeline, first.dataset, first.seed)
+    params = {key: value for key, value in params.items() if not key.endswith("random_state")}
+    return params | {"seed": _seed_range(seeds), "repeats": len(seeds)}
+
+
+def baseline_holdout(benchmark: Benchmark, seed: int | None) -> Holdout | None:
+    """The validation rows of a baseline: the share a network of the same benchmark
+    and seed would carve (``None`` for a network, which carves its own)."""
+    return None if benchmark.trains_by_epoch else Holdout(benchmark.validation_split, seed)
+
+
+def _rows_fitted(pipeline: Pipeline, n_train: int, holdout: Holdout | None) -> int:
+    share = holdout.share if holdout else (pipeline[-1].validation_split or 0.0)
+    return n_train - math.ceil(share * n_train)  # as train_test_split holds out
 
 
 def run_tags(benchmark: Benchmark, seed: int, command: str | None) -> dict[str, str]:
@@ -125,14 +261,20 @@ def run_params(pipeline: Pipeline, dataset: Dataset, seed: int) -> dict[str, Any
     return params
 
 
-def run_datasets(pipeline: Pipeline, dataset: Dataset, n_validation: int):
-    """The training images (less the validation share the classifier holds out), that
-    share, and the test images, as MLflow datasets."""
+def run_datasets(
+    pipeline: Pipeline, dataset: Dataset, n_validation: int, holdout: Holdout | None = None
+):
+    """The training images (less the validation share held out: by the network, or
+    by ``holdout`` for a baseline), that share, and the test images, as MLflow
+    datasets."""
     classifier = pipeline[-1]
     splits = {
         "training": dataset.sizes["train"] - n_validation,
         "validation": n_validation,
         "test": dataset.sizes["test"],
     }
-    carved_by = f"seed {classifier.random_state}, share {classifier.validation_split}"
+    # A baseline's words match a network's: the two share a digest when they saw the
+    # same images.
+    share = holdout.share if holdout else classifier.validation_split
+    carved_by = f"seed {classifier.random_state}, share {share}"
     return dataset_records(dataset, splits, carved_by=carved_by)

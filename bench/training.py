@@ -1,4 +1,9 @@
-"""Fit a benchmark pipeline and score it: no printing, no tracking, no CLI."""
+"""Fit a benchmark pipeline and score it: no printing, no tracking, no CLI.
+
+The final step is a Keras network, trained epoch by epoch on the training split less
+the validation share it carves itself, or a classic scikit-learn classifier (a
+baseline), fitted in one call on the same rows, carved here.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from sklearn.pipeline import Pipeline
 
 from bench.data import Dataset
 from bench.errors import TrainingDiverged
+from estimators.sizes import stored_numbers
+from estimators.splits import holdout_indices
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,7 @@ class TestScores:
     """Scores on the held-out test set, computed once at the end of a run."""
 
     accuracy: float
-    loss: float
+    loss: float | None  # None for a classifier without probabilities (an SVC)
     macro_f1: float
     per_class_f1: dict[str, float]
     y_pred: np.ndarray = field(repr=False)
@@ -37,6 +44,28 @@ class RunOutcome:
     n_weights: int
     n_validation: int
     test: TestScores
+    by_epoch: bool = True  # False for a baseline: its history holds one validation score
+
+    @property
+    def val_accuracy(self) -> float | None:
+        """Validation accuracy at the end of training."""
+        values = self.history.get("val_accuracy")
+        return values[-1] if values else None
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The validation split of a baseline: ``share`` of the training rows, chosen by
+    ``seed`` as a network with that ``validation_split`` and ``random_state`` would."""
+
+    share: float
+    seed: int | None
+
+
+def trains_by_epoch(classifier) -> bool:
+    """Whether ``classifier`` is a network trained epoch by epoch (it has ``epochs``)
+    rather than a classic scikit-learn classifier fitted in one call."""
+    return "epochs" in classifier.get_params(deep=False)
 
 
 class StopOnDivergence(keras.callbacks.Callback):
@@ -77,12 +106,14 @@ def fit_pipeline(
     *,
     callbacks: Sequence = (),
     validation: tuple[np.ndarray, np.ndarray] | None = None,
+    holdout: Holdout | None = None,
 ) -> tuple[dict[str, list[float]], float]:
     """Fit on the training split and return the per-epoch history and fit seconds.
 
-    Without ``validation`` the classifier carves its own validation split. With it,
-    the earlier steps are fitted first so the validation images go through the same
-    features (HOG, scaling) before Keras scores them each epoch.
+    Without ``validation`` a network carves its own validation split, and a baseline
+    the rows ``holdout`` names. With it, the earlier steps are fitted first so the
+    validation images go through the same features (HOG, scaling) before Keras scores
+    them each epoch. A baseline's history is its validation accuracy alone.
 
     ``callbacks`` are Keras callbacks for this fit only (progress, live tracking);
     they are not hyper-parameters, so they are not set on the estimator.
@@ -92,6 +123,8 @@ def fit_pipeline(
     TrainingDiverged
         Within the batch whose training loss is NaN or infinite.
     """
+    if not trains_by_epoch(pipeline[-1]):
+        return _fit_baseline(pipeline, dataset, validation, holdout)
     callbacks = [StopOnDivergence(), *callbacks]
     started = time.perf_counter()
     if validation is None:
@@ -111,38 +144,70 @@ def fit_pipeline(
     return history, seconds
 
 
+def _fit_baseline(pipeline: Pipeline, dataset: Dataset, validation, holdout: Holdout | None):
+    if validation is None:
+        if holdout is None:
+            raise ValueError("a baseline needs the Holdout that names its validation rows")
+        train, val = holdout_indices(dataset.y_train, holdout.share, holdout.seed)
+        X, y = dataset.X_train[train], dataset.y_train[train]
+        validation = dataset.X_train[val], dataset.y_train[val]
+    else:
+        X, y = dataset.X_train, dataset.y_train
+    started = time.perf_counter()
+    pipeline.fit(X, y)
+    seconds = time.perf_counter() - started
+    return {"val_accuracy": [float(pipeline.score(*validation))]}, seconds
+
+
 def score_on_test(pipeline: Pipeline, dataset: Dataset) -> TestScores:
-    """Accuracy, log loss and F1 on the test split."""
-    proba = pipeline.predict_proba(dataset.X_test)
-    if not np.isfinite(proba).all():
-        raise TrainingDiverged(
-            "the trained network predicts NaN or infinite probabilities: its weights "
-            "diverged; lower the learning rate (optimizer__learning_rate)"
-        )
+    """Accuracy, log loss and F1 on the test split (no loss for a classifier without
+    probabilities, such as an SVC: Platt scaling would cost five more fits)."""
     classes = pipeline[-1].classes_
-    y_pred = classes[np.argmax(proba, axis=1)]
+    if hasattr(pipeline, "predict_proba"):
+        proba = pipeline.predict_proba(dataset.X_test)
+        if not np.isfinite(proba).all():
+            raise TrainingDiverged(
+                "the trained network predicts NaN or infinite probabilities: its weights "
+                "diverged; lower the learning rate (optimizer__learning_rate)"
+            )
+        y_pred = classes[np.argmax(proba, axis=1)]
+        loss = float(log_loss(dataset.y_test, proba, labels=classes))
+    else:
+        y_pred, loss = pipeline.predict(dataset.X_test), None
     labels = np.arange(dataset.n_classes)
     per_class = f1_score(dataset.y_test, y_pred, labels=labels, average=None, zero_division=0)
     return TestScores(
         accuracy=float(accuracy_score(dataset.y_test, y_pred)),
-        loss=float(log_loss(dataset.y_test, proba, labels=classes)),
+        loss=loss,
         macro_f1=float(np.mean(per_class)),
         per_class_f1=dict(zip(dataset.class_names, map(float, per_class), strict=True)),
         y_pred=np.asarray(y_pred),
     )
 
 
-def fit_and_score(pipeline: Pipeline, dataset: Dataset, *, callbacks: Sequence = ()) -> RunOutcome:
-    """Fit ``pipeline`` on ``dataset``'s training split and score it on the test split."""
-    history, seconds = fit_pipeline(pipeline, dataset, callbacks=callbacks)
+def fit_and_score(
+    pipeline: Pipeline,
+    dataset: Dataset,
+    *,
+    callbacks: Sequence = (),
+    holdout: Holdout | None = None,
+) -> RunOutcome:
+    """Fit ``pipeline`` on ``dataset``'s training split and score it on the test split.
+
+    ``holdout`` names a baseline's validation rows (a network carves its own, from its
+    ``validation_split`` and ``random_state``); ``callbacks`` apply to networks only.
+    """
+    history, seconds = fit_pipeline(pipeline, dataset, callbacks=callbacks, holdout=holdout)
     classifier = pipeline[-1]
-    # The classifier holds out ceil(split * n) rows, as train_test_split does.
-    n_validation = math.ceil((classifier.validation_split or 0.0) * len(dataset.y_train))
+    by_epoch = trains_by_epoch(classifier)
+    share = (classifier.validation_split or 0.0) if by_epoch else holdout.share
     return RunOutcome(
         pipeline=pipeline,
         history=history,
         fit_seconds=seconds,
-        n_weights=classifier.count_weights(),
-        n_validation=n_validation,
+        n_weights=stored_numbers(classifier),
+        # ceil(share * n) rows are held out, as train_test_split does.
+        n_validation=math.ceil(share * len(dataset.y_train)),
         test=score_on_test(pipeline, dataset),
+        by_epoch=by_epoch,
     )

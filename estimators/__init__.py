@@ -13,6 +13,7 @@ _MODULE_OF = {
     "lecun_tanh": "estimators.activations",
     "scaled_tanh": "estimators.activations",
     "HOGTransformer": "estimators.hog",
+    "ImageFlattener": "estimators.scaling",
     "KerasCNNClassifier": "estimators.cnn",
     "KerasDeepMLPClassifier": "estimators.mlp",
     "KerasMLPClassifier": "estimators.mlp",

@@ -10,12 +10,12 @@ import numbers
 import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier
-from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags, check_scalar
 from sklearn.utils.validation import check_array, column_or_1d
 
 from estimators.activations import resolve_activation
 from estimators.backends import enable_op_determinism, layer_gradients
+from estimators.splits import holdout_indices
 
 
 class KerasImageClassifier(KerasClassifier):
@@ -224,17 +224,7 @@ class KerasImageClassifier(KerasClassifier):
         Keras' own ``validation_split`` takes the last rows before shuffling, which is
         biased on sorted data; this split is stratified and follows ``random_state``.
         """
-        labels = y if y.ndim == 1 else np.argmax(y, axis=1)
-        _, counts = np.unique(labels, return_counts=True)
-        n_val = math.ceil(self.validation_split * len(labels))
-        stratify = labels if counts.min() >= 2 and n_val >= len(counts) else None
-        indices = np.arange(len(labels))
-        train_idx, val_idx = train_test_split(
-            indices,
-            test_size=self.validation_split,
-            stratify=stratify,
-            random_state=self._random_state,
-        )
+        train_idx, val_idx = holdout_indices(y, self.validation_split, self._random_state)
         weights = None if sample_weight is None else np.asarray(sample_weight)[train_idx]
         return X[train_idx], y[train_idx], weights, (X[val_idx], y[val_idx])
 

@@ -1,4 +1,5 @@
-"""Stateless pixel scaling, so pipelines feed networks values in [0, 1]."""
+"""Stateless pixel steps: scaling, so pipelines feed networks values in [0, 1], and
+flattening, so classic scikit-learn classifiers get one row per image."""
 
 from __future__ import annotations
 
@@ -69,4 +70,46 @@ class PixelScaler(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]  # the output is always float32
+        return tags
+
+
+class ImageFlattener(TransformerMixin, BaseEstimator):
+    """Turn images ``(n, height, width[, channels])`` into rows of their pixels.
+
+    The Keras classifiers take images as they are; scikit-learn's own classifiers
+    (the baselines) need one flat row per image. Rows pass through unchanged.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Pixels per image seen in :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ImageFlattener().fit_transform(np.arange(8).reshape(2, 2, 2))
+    array([[0, 1, 2, 3],
+           [4, 5, 6, 7]])
+    """
+
+    def fit(self, X, y=None):
+        """Check ``X`` and remember its pixel count; returns self."""
+        self._rows(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Return ``X`` with one row per image."""
+        check_is_fitted(self)
+        return self._rows(X, reset=False)
+
+    def _rows(self, X, *, reset: bool):
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        if len(X.shape) > 2:
+            X = np.reshape(X, (X.shape[0], math.prod(X.shape[1:])))
+        return validate_data(self, X, reset=reset)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
         return tags

@@ -1,5 +1,5 @@
 """Sizes by arithmetic alone: the weights of the classifiers' networks, the features
-of HOG.
+of HOG; and what a fitted classifier stores (:func:`stored_numbers`).
 
 Counting by building the Keras model means importing Keras (seconds); these give the
 same numbers (``count_params()``: trainable weights and batch norm's moving
@@ -122,3 +122,31 @@ def _conv_side(side: int, kernel: int, stride: int, padding: str) -> int:
     if padding == "valid":
         return (side - kernel) // stride + 1
     return -(-side // stride)
+
+
+def stored_numbers(classifier) -> int:
+    """How many numbers the fitted classifier keeps to predict: a network's weights; an
+    SVC's support vectors, their coefficients and intercepts; a linear model's
+    coefficients and intercepts; a forest's split features, thresholds and leaf values.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = load_digits(return_X_y=True)
+    >>> stored_numbers(LogisticRegression(max_iter=50).fit(X / 16, y))  # (64 + 1) x 10
+    650
+    """
+    import numpy as np
+
+    if hasattr(classifier, "count_weights"):
+        return classifier.count_weights()
+    if hasattr(classifier, "support_vectors_"):
+        parts = (classifier.support_vectors_, classifier.dual_coef_, classifier.intercept_)
+        return sum(int(np.size(part)) for part in parts)
+    if hasattr(classifier, "coef_"):
+        return int(np.size(classifier.coef_) + np.size(classifier.intercept_))
+    if hasattr(classifier, "estimators_"):
+        trees = [tree.tree_ for tree in classifier.estimators_]
+        return sum(2 * tree.node_count + int(tree.value.size) for tree in trees)
+    raise TypeError(f"cannot count what a fitted {type(classifier).__name__} stores")

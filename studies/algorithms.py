@@ -30,9 +30,9 @@ def make_sampler(name: str, seed: int, trials: int = 40) -> optuna.samplers.Base
     return samplers[name]()
 
 
-def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
+def make_pruner(name: str, max_epochs: int | None) -> optuna.pruners.BasePruner:
     """The pruner called ``name``; pruning decisions are made per epoch."""
-    first_rung = max(1, max_epochs // 5)
+    first_rung = max(1, (max_epochs or 1) // 5)  # no epochs: a baseline, not pruned
     pruners = {
         # Two epochs before judging: after one, a slow but better learning rate still
         # trails the fast starters and would be pruned.

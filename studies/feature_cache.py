@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 
 from bench.errors import UsageError
 from estimators.hog import HOGTransformer
-from estimators.scaling import PixelScaler
+from estimators.scaling import ImageFlattener, PixelScaler
 
 DEFAULT_MAX_MB = 2048
 MAX_MB_VARIABLE = "BENCH_FEATURE_CACHE_MB"
@@ -31,7 +31,7 @@ MAX_MB_VARIABLE = "BENCH_FEATURE_CACHE_MB"
 # Their fit only checks the input and records its shape (HOG: image_shape_,
 # n_features_out_; PixelScaler: n_features_in_), so transform(X) is the same function
 # of X whatever they were fitted on. Matched by exact type: a subclass may learn.
-STATELESS_TRANSFORMERS = (HOGTransformer, PixelScaler)
+STATELESS_TRANSFORMERS = (HOGTransformer, PixelScaler, ImageFlattener)
 
 
 def max_bytes_from_environment() -> int:

@@ -27,6 +27,7 @@ from bench.tracking.callbacks import EpochLogger
 from bench.tracking.runs import tracked_run
 from bench.training import RunOutcome, fit_pipeline, score_on_test
 from estimators.backends import forget_traced_gradients, traced_gradient_names
+from estimators.sizes import stored_numbers
 from studies.feature_cache import FeatureCache, with_cached_features
 from studies.spaces import baseline_params, space_context, suggest, suggest_params
 from studies.stale import SURPLUS_ATTR, mark_worker, requeue_interrupted
@@ -190,10 +191,13 @@ class TrialObjective:
             params = suggest_params(
                 trial, pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
             )
-            # Epochs are the pruner's resource, not a searched setting: every trial may
-            # train the whole budget, and the pruner stops the hopeless ones early.
-            params["clf__epochs"] = self.max_epochs
-        pipeline.set_params(**params, clf__validation_split=0.0)
+            if self.benchmark.trains_by_epoch:
+                # Epochs are the pruner's resource, not a searched setting: every trial
+                # may train the whole budget, and the pruner stops the hopeless ones.
+                params["clf__epochs"] = self.max_epochs
+        pipeline.set_params(**params)
+        if self.benchmark.trains_by_epoch:  # scored on the study's split instead
+            pipeline.set_params(clf__validation_split=0.0)
         # Kept with the trial so the best one can be refitted and re-run as `bench run`.
         trial.set_user_attr("pipeline_params", params)
         return pipeline
@@ -212,6 +216,8 @@ class TrialObjective:
             pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
         ):
             suggest(trial, name, context)
+        if not self.benchmark.trains_by_epoch:
+            return {}
         return {"clf__epochs": min(pipeline[-1].epochs, self.max_epochs)}
 
     def _datasets(self):
@@ -255,9 +261,10 @@ class TrialObjective:
             pipeline=pipeline,
             history=history,
             fit_seconds=seconds,
-            n_weights=pipeline[-1].count_weights(),
+            n_weights=stored_numbers(pipeline[-1]),
             n_validation=len(self.data.y_test),
             test=scores,
+            by_epoch=self.benchmark.trains_by_epoch,
         )
         run.log_metrics(
             {

@@ -9,26 +9,26 @@ run. Both open the study the same way (:func:`_open_study`).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import optuna
 import pandas as pd
 import psutil
 
 from bench.benchmarks import Benchmark, get_benchmark
+from bench.benchmarks.configure import check_trains_by_epoch
 from bench.benchmarks.overrides import resolve_overrides
 from bench.data import Dataset, load_dataset
-from bench.run import run_datasets
-from bench.tracking.artifacts import final_metrics, log_outcome
 from bench.tracking.runs import TrackedRun, close_orphaned_runs, provenance_tags, tracked_run
 from bench.tracking.store import open_client
-from bench.training import RunOutcome, fit_and_score
 from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
-from studies.options import DEFAULT_PRUNER, DIRECTIONS
+from studies.options import DEFAULT_MAX_EPOCHS, DEFAULT_PRUNER, DIRECTIONS
 from studies.plots import best_so_far_figure, grid_figure, study_figures
+from studies.refit import Refit, refit_best
 from studies.spaces import baseline_params, known_good
 from studies.stale import fail_stale_trials
 from studies.storage import default_storage, open_storage
@@ -38,7 +38,6 @@ from studies.trials import (
     baseline_trial,
     best_trial,
     count_claimed,
-    rerun_command,
     trials_table,
 )
 from studies.worker_pool import WorkerPool, parent_run_attr, wait_for_parent_run
@@ -50,23 +49,27 @@ class StudySettings:
 
     Parameters
     ----------
-    trials : int
+    trials : int or None
         Total trials wanted in the study (finished ones count; a resumed study adds
-        only the missing ones).
+        only the missing ones); ``None``: as many as ``timeout`` allows.
     timeout : float or None
         Stop starting trials after this many seconds.
     study_name : str or None
         Default: the benchmark's name (``-pareto`` added for two objectives).
     storage : str or None
         Optuna storage URL or journal path; default ``./mlruns/optuna.journal``.
-    sampler, pruner : str
-        Names from :mod:`studies.options`.
+    sampler : str
+        A name from :mod:`studies.options`.
+    pruner : str or None
+        A name from :mod:`studies.options`; default ``DEFAULT_PRUNER`` for a network.
+        A baseline is fitted in one call: nothing to prune.
     objectives : tuple of str
         ``("accuracy",)`` or ``("accuracy", "weights")``.
     seed : int
         Seeds the sampler and the validation split.
-    max_epochs : int
-        Epoch budget of one trial.
+    max_epochs : int or None
+        Epoch budget of one trial; default ``DEFAULT_MAX_EPOCHS`` for a network, and
+        none for a baseline.
     train_size : int or None
         Training images per trial; default the whole training split.
     grid : tuple of (str, tuple) pairs
@@ -74,15 +77,15 @@ class StudySettings:
         all other settings at the benchmark's (Optuna's ``GridSampler``, no pruning).
     """
 
-    trials: int
+    trials: int | None
     timeout: float | None = None
     study_name: str | None = None
     storage: str | None = None
     sampler: str = "tpe"
-    pruner: str = DEFAULT_PRUNER
+    pruner: str | None = None
     objectives: tuple[str, ...] = ("accuracy",)
     seed: int = 0
-    max_epochs: int = 15
+    max_epochs: int | None = None
     train_size: int | None = None
     grid: tuple[tuple[str, tuple], ...] = ()
 
@@ -96,8 +99,7 @@ class StudyReport:
     experiment: str
     tracking_uri: str
     table: pd.DataFrame
-    rerun_command: str | None
-    refit: RunOutcome | None
+    refit: Refit | None
     worker_failures: tuple[str, ...] = ()
     experiment_id: str = ""
     comparison: SearchComparison | None = None
@@ -139,7 +141,10 @@ def run_study(
     settings: StudySettings,
     *,
     refit: bool = True,
+    refit_repeats: int = 1,
     trial_callbacks: Sequence[Callable] = (),
+    refit_callbacks: Sequence = (),
+    on_refit: Callable[[int, int, int], None] | None = None,
     workers: WorkerPool | None = None,
     command: str | None = None,
 ) -> StudyReport:
@@ -147,7 +152,10 @@ def run_study(
 
     ``workers`` (started by the command line for ``--jobs``) run trials alongside
     this process, as children of its parent run. ``command`` is the command line,
-    recorded on every run as ``bench run`` records it.
+    recorded on every run as ``bench run`` records it. The best configuration is then
+    refitted ``refit_repeats`` times (seeds from ``settings.seed``) and scored on the
+    test set (see :func:`studies.refit.refit_best`); ``refit_callbacks`` (Keras) and
+    ``on_refit(k, repeats, seed)`` show its progress.
 
     Raises
     ------
@@ -168,14 +176,23 @@ def run_study(
         cpu_seconds = _cpu_seconds()
         table = trials_table(opened.study)
         _log_search(parent, opened, table, progress, cpu_seconds)
-        refitted, rerun = _refit_best(parent, opened) if refit else (None, None)
+        refitted = (
+            refit_best(
+                parent,
+                opened,
+                repeats=refit_repeats,
+                callbacks=refit_callbacks,
+                on_seed=on_refit,
+            )
+            if refit
+            else None
+        )
     return StudyReport(
         opened.study,
         parent.run_id,
         opened.experiment,
         opened.client.tracking_uri,
         table,
-        rerun,
         refitted,
         tuple(worker_failures),
         parent.experiment_id,
@@ -209,6 +226,7 @@ def _open_study(
     command: str | None = None,
 ) -> _OpenStudy:
     benchmark = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
+    settings = settled(settings, benchmark)
     feature_cache = FeatureCache()  # first: a bad BENCH_FEATURE_CACHE_MB changes nothing
     study = optuna.create_study(
         study_name=settings.study_name or _default_study_name(benchmark, settings),
@@ -226,8 +244,11 @@ def _open_study(
     # What a killed earlier invocation left RUNNING: its trials fail and are queued
     # again once; its MLflow runs are closed as FAILED.
     fail_stale_trials(study)
-    # On a database, other hosts' dead workers too, by their heartbeat.
-    optuna.storages.fail_stale_trials(study)
+    # On a database, other hosts' dead workers too, by their heartbeat. (Marked
+    # experimental since Optuna 2.9, and stable in use since; its warning is noise.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
     close_orphaned_runs(client, experiment)
     dataset = load_dataset(benchmark.dataset)
     split = search_split(
@@ -241,11 +262,32 @@ def _open_study(
     )
 
 
+def settled(settings: StudySettings, benchmark: Benchmark) -> StudySettings:
+    """``settings`` with the epoch options' defaults filled in for a network.
+
+    Raises
+    ------
+    UsageError
+        If ``--pruner`` or ``--max-epochs`` was given for a baseline, which is fitted in
+        one call.
+    """
+    if benchmark.trains_by_epoch:
+        return replace(
+            settings,
+            pruner=settings.pruner or DEFAULT_PRUNER,
+            max_epochs=settings.max_epochs or DEFAULT_MAX_EPOCHS,
+        )
+    for option, value in (("--pruner", settings.pruner), ("--max-epochs", settings.max_epochs)):
+        if value is not None:
+            check_trains_by_epoch(benchmark, option)
+    return replace(settings, pruner="none")
+
+
 def _sampler(settings: StudySettings, seed: int) -> optuna.samplers.BaseSampler:
     if settings.grid:
         space = {name: list(values) for name, values in settings.grid}
         return optuna.samplers.GridSampler(space, seed=seed)
-    return make_sampler(settings.sampler, seed, settings.trials)
+    return make_sampler(settings.sampler, seed, settings.trials or 40)
 
 
 def _search(opened: _OpenStudy, parent: TrackedRun, workers, trial_callbacks) -> list[str]:
@@ -284,14 +326,15 @@ def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callab
     # Trials other processes are running count: they will finish (or fail) there. No
     # n_trials: trials that are no results (interrupted, stale) are replaced, so the
     # study runs until StopAtTotal sees the total reached.
-    if count_claimed(opened.study) < settings.trials:
+    if settings.trials is None or count_claimed(opened.study) < settings.trials:
+        stop = [StopAtTotal(settings.trials)] if settings.trials is not None else []
         opened.study.optimize(
             objective,
             timeout=settings.timeout,
             # A trial that raises is recorded as failed (with its error in its run)
             # and the study goes on.
             catch=(Exception,),
-            callbacks=[*callbacks, StopAtTotal(settings.trials)],
+            callbacks=[*callbacks, *stop],
         )
 
 
@@ -312,25 +355,6 @@ def _log_search(
         figure = grid_figure(opened.study, opened.settings.grid)
         if figure is not None:
             parent.log_figure(figure, "grid.png")
-
-
-def _refit_best(parent: TrackedRun, opened: _OpenStudy):
-    trial = best_trial(opened.study)
-    if trial is None:
-        return None, None
-    benchmark, dataset = opened.benchmark, opened.dataset
-    pipeline = benchmark.build(pixel_max=dataset.pixel_max, seed=opened.settings.seed)
-    pipeline.set_params(**trial.user_attrs.get("pipeline_params", {}))
-    outcome = fit_and_score(pipeline, dataset)
-    parent.log_params({f"best_{key}": value for key, value in trial.params.items()})
-    parent.log_metrics(
-        {"best_value": trial.values[0], "best_val_accuracy": trial.values[0]}
-        | {"best_trial": trial.number}
-        | final_metrics(outcome)
-    )
-    parent.log_datasets(run_datasets(pipeline, dataset, outcome.n_validation))
-    log_outcome(parent, outcome, dataset)
-    return outcome, rerun_command(benchmark, trial)
 
 
 def _enqueue_starting_points(opened: _OpenStudy) -> None:
@@ -379,7 +403,7 @@ def _parent_params(opened: _OpenStudy) -> dict[str, object]:
         "train_size_limit": settings.train_size,
         "n_validation": len(split.y_test),
         "dataset_digest": split.digest,
-        "trials_requested": settings.trials,
+        "trials_requested": settings.trials or f"as many as fit in {settings.timeout} s",
     }
 
 

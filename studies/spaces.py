@@ -68,6 +68,13 @@ DISTRIBUTIONS: dict[str, BaseDistribution] = {
     "rho": FloatDistribution(0.8, 0.99),
     "lr_schedule": CategoricalDistribution((None, "one_cycle")),
     "batch_size": CategoricalDistribution((32, 64, 128, 256, 512)),
+    # classic baselines: an SVC's penalty and RBF width (features scaled to [0, 1] or
+    # block-normalised HOG), a logistic regression's penalty, a forest's size and splits
+    "C": FloatDistribution(1e-2, 1e3, log=True),
+    "gamma": FloatDistribution(1e-4, 1.0, log=True),
+    "n_estimators": IntDistribution(50, 500, log=True),
+    "max_features": CategoricalDistribution(("sqrt", "log2", 0.05, 0.2)),
+    "min_samples_leaf": IntDistribution(1, 8),
 }
 
 # Keras' own defaults, which a benchmark inherits when it names only the optimizer.
@@ -149,7 +156,8 @@ def in_space(name: str, value: Any, context: SpaceContext) -> bool:
     found = distribution(name, context)
     if isinstance(found, CategoricalDistribution):
         return value in found.choices  # None may be a choice (no schedule)
-    return value is not None and found.low <= value <= found.high
+    # A number within the bounds; not a word such as an SVC's gamma "scale".
+    return isinstance(value, int | float) and found.low <= value <= found.high
 
 
 # --- families ------------------------------------------------------------------------
@@ -170,12 +178,16 @@ class Family:
     baseline : callable
         ``baseline(pipeline) -> {Optuna parameter: value}``: the benchmark's own
         topology in the space's names (values outside the space are dropped later).
+    by_epoch : bool, default=True
+        A network, whose optimizer is searched too; ``False`` for a classic
+        scikit-learn baseline, whose family samples all it has.
     """
 
     name: str
     matches: Callable[[Pipeline], bool]
     suggest: Callable[[optuna.Trial, SpaceContext], dict[str, Any]]
     baseline: Callable[[Pipeline], dict[str, Any]]
+    by_epoch: bool = True
 
 
 def _is_mlp(pipeline: Pipeline) -> bool:
@@ -200,6 +212,30 @@ def _is_cnn(pipeline: Pipeline) -> bool:
     from estimators import KerasCNNClassifier
 
     return isinstance(pipeline[-1], KerasCNNClassifier)
+
+
+def _is_svc(pipeline: Pipeline) -> bool:
+    from sklearn.svm import SVC
+
+    return isinstance(pipeline[-1], SVC)
+
+
+def _is_hog_svc(pipeline: Pipeline) -> bool:
+    from estimators import HOGTransformer
+
+    return _is_svc(pipeline) and isinstance(pipeline.named_steps.get("hog"), HOGTransformer)
+
+
+def _is_logreg(pipeline: Pipeline) -> bool:
+    from sklearn.linear_model import LogisticRegression
+
+    return isinstance(pipeline[-1], LogisticRegression)
+
+
+def _is_forest(pipeline: Pipeline) -> bool:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return isinstance(pipeline[-1], RandomForestClassifier)
 
 
 def suggest_mlp(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
@@ -252,6 +288,44 @@ def suggest_hog(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
     }
 
 
+def suggest_svc(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """An RBF SVC's penalty ``C`` and kernel width ``gamma``."""
+    return {"clf__C": suggest(trial, "C", context), "clf__gamma": suggest(trial, "gamma", context)}
+
+
+def suggest_logreg(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """A logistic regression's penalty ``C`` (the inverse of its L2 strength)."""
+    return {"clf__C": suggest(trial, "C", context)}
+
+
+def suggest_forest(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
+    """A random forest's trees, features per split and smallest leaf."""
+    return {
+        "clf__n_estimators": suggest(trial, "n_estimators", context),
+        "clf__max_features": suggest(trial, "max_features", context),
+        "clf__min_samples_leaf": suggest(trial, "min_samples_leaf", context),
+    }
+
+
+def baseline_svc(pipeline: Pipeline) -> dict[str, Any]:
+    # gamma "scale" (scikit-learn's default, from the data) is outside the space: the
+    # baseline trial keeps it, and the sampler explores numeric widths.
+    return {"C": pipeline[-1].C, "gamma": pipeline[-1].gamma}
+
+
+def baseline_logreg(pipeline: Pipeline) -> dict[str, Any]:
+    return {"C": pipeline[-1].C}
+
+
+def baseline_forest(pipeline: Pipeline) -> dict[str, Any]:
+    clf = pipeline[-1]
+    return {
+        "n_estimators": clf.n_estimators,
+        "max_features": clf.max_features,
+        "min_samples_leaf": clf.min_samples_leaf,
+    }
+
+
 def baseline_mlp(pipeline: Pipeline) -> dict[str, Any]:
     clf = pipeline[-1]
     units = tuple(clf.hidden_layer_sizes)
@@ -300,7 +374,8 @@ def baseline_hog(pipeline: Pipeline) -> dict[str, Any]:
     return {"orientations": hog.orientations, "pixels_per_cell": hog.pixels_per_cell}
 
 
-# First match wins: a HOG or a deep-MLP pipeline is an MLP pipeline too.
+# First match wins: a HOG or a deep-MLP pipeline is an MLP pipeline too, a HOG + SVC
+# pipeline an SVC one.
 FAMILIES: tuple[Family, ...] = (
     Family("cnn", _is_cnn, suggest_cnn, baseline_cnn),
     Family("deep-mlp", _is_deep_mlp, suggest_deep_mlp, baseline_deep_mlp),
@@ -311,6 +386,16 @@ FAMILIES: tuple[Family, ...] = (
         lambda pipeline: baseline_mlp(pipeline) | baseline_hog(pipeline),
     ),
     Family("mlp", _is_mlp, suggest_mlp, baseline_mlp),
+    Family(
+        "hog-svc",
+        _is_hog_svc,
+        lambda trial, context: suggest_svc(trial, context) | suggest_hog(trial, context),
+        lambda pipeline: baseline_svc(pipeline) | baseline_hog(pipeline),
+        by_epoch=False,
+    ),
+    Family("svc", _is_svc, suggest_svc, baseline_svc, by_epoch=False),
+    Family("logreg", _is_logreg, suggest_logreg, baseline_logreg, by_epoch=False),
+    Family("forest", _is_forest, suggest_forest, baseline_forest, by_epoch=False),
 )
 
 
@@ -407,7 +492,9 @@ def suggest_params(
         ``pipeline.set_params(**params)``.
     """
     context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
-    return family_of(pipeline).suggest(trial, context) | suggest_optimizer(trial, context)
+    family = family_of(pipeline)
+    params = family.suggest(trial, context)
+    return params | suggest_optimizer(trial, context) if family.by_epoch else params
 
 
 def baseline_params(
@@ -426,7 +513,10 @@ def baseline_params(
         Optuna parameter names -> values, for ``study.enqueue_trial``.
     """
     context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
-    params = family_of(pipeline).baseline(pipeline) | baseline_optimizer(pipeline, context)
+    family = family_of(pipeline)
+    params = family.baseline(pipeline)
+    if family.by_epoch:
+        params |= baseline_optimizer(pipeline, context)
     return {name: value for name, value in params.items() if in_space(name, value, context)}
 
 

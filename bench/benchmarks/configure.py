@@ -40,12 +40,31 @@ def configured_pipeline(
     Raises
     ------
     UsageError
-        For an unknown or ambiguous name, or a value of the wrong type.
+        For an unknown or ambiguous name, or a value of the wrong type, or epochs
+        given for a baseline.
     """
+    if epochs is not None:
+        check_trains_by_epoch(benchmark, "--epochs")
     pipeline = benchmark.build(pixel_max=pixel_max, seed=seed, epochs=epochs)
     overrides = resolve_overrides(pipeline, assignments)
     pipeline.set_params(**overrides)
     return pipeline, overrides
+
+
+def check_trains_by_epoch(benchmark: Benchmark, option: str) -> None:
+    """Refuse an epoch-only option (``--epochs``, pruning) for a baseline.
+
+    Raises
+    ------
+    UsageError
+        If ``benchmark`` is a classic scikit-learn classifier fitted in one call.
+    """
+    if not benchmark.trains_by_epoch:
+        classifier = type(benchmark.build(pixel_max=255.0, seed=None)[-1]).__name__
+        raise UsageError(
+            f"{benchmark.name} is a scikit-learn baseline ({classifier}) fitted in one call, "
+            f"not epoch by epoch: {option} does not apply to it; leave it out"
+        )
 
 
 def check_buildable(pipeline: Pipeline, benchmark: Benchmark) -> None:
@@ -57,7 +76,15 @@ def check_buildable(pipeline: Pipeline, benchmark: Benchmark) -> None:
         If a value the estimators reject (an unknown activation or schedule, a
         topology that shrinks the image to nothing) was set; the message is theirs.
     """
-    built_network(pipeline, benchmark)
+    if benchmark.trains_by_epoch:
+        built_network(pipeline, benchmark)
+        return
+    # A baseline has no network to build; fitting it on the blank images (instant)
+    # runs scikit-learn's own parameter checks.
+    try:
+        clone(pipeline).fit(*_blank_images(benchmark))
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
 
 
 def built_network(pipeline: Pipeline, benchmark: Benchmark):
@@ -82,9 +109,14 @@ def count_weights(benchmark: Benchmark) -> int:
 
 
 def _built_on_blank_images(pipeline: Pipeline, benchmark: Benchmark):
+    X, y = _blank_images(benchmark)
+    features = pipeline[:-1].fit_transform(X, y)
+    return pipeline[-1].initialize(features, y)
+
+
+def _blank_images(benchmark: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+    """One blank image of the dataset's shape per class, each with one lit pixel."""
     shape, n_classes = dataset_geometry(benchmark.dataset)
     X = np.zeros((n_classes, *shape), dtype=np.uint8)
     X.reshape(n_classes, -1)[:, 0] = np.arange(n_classes)  # HOG needs some gradient
-    y = np.arange(n_classes)
-    features = pipeline[:-1].fit_transform(X, y)
-    return pipeline[-1].initialize(features, y)
+    return X, np.arange(n_classes)

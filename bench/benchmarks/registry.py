@@ -32,11 +32,15 @@ class Benchmark:
         Pure factory ``pipeline(pixel_max=..., **params) -> Pipeline`` (unfitted).
     params : mapping
         Keyword arguments for ``pipeline``: topology and optimizer settings.
-    epochs, batch_size : int
-        Training budget.
+    epochs : int or None
+        Training budget of a network; ``None`` for a classic scikit-learn baseline,
+        trained in one call (epoch options do not apply to it).
+    batch_size : int
+        Images per gradient step of a network.
     validation_split : float
         Share of the training data held out for validation; the test set is only used
-        for the final scores.
+        for the final scores. A network carves it in ``fit``; for a baseline the
+        harness carves the same rows (:func:`estimators.splits.holdout_indices`).
     """
 
     name: str
@@ -44,12 +48,19 @@ class Benchmark:
     summary: str
     pipeline: Callable[..., Pipeline]
     params: Mapping[str, Any] = field(default_factory=dict)
-    epochs: int = 10
+    epochs: int | None = 10
     batch_size: int = 128
     validation_split: float = 0.1
 
+    @property
+    def trains_by_epoch(self) -> bool:
+        """A network trained epoch by epoch, not a baseline fitted in one call."""
+        return self.epochs is not None
+
     def build(self, *, pixel_max: float, seed: int | None, epochs: int | None = None) -> Pipeline:
         """Return the unfitted pipeline with this benchmark's defaults."""
+        if not self.trains_by_epoch:
+            return self.pipeline(pixel_max=pixel_max, random_state=seed, **self.params)
         return self.pipeline(
             pixel_max=pixel_max,
             epochs=self.epochs if epochs is None else epochs,

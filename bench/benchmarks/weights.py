@@ -7,9 +7,10 @@ from bench.benchmarks.registry import Benchmark
 from bench.data.catalog import dataset_geometry
 
 
-def declared_weights(benchmark: Benchmark) -> int:
+def declared_weights(benchmark: Benchmark) -> int | None:
     """Weights of the benchmark's network, by arithmetic where its factory has a
-    counter (instant), else by building the network with Keras (seconds)."""
+    counter (instant), else by building the network with Keras (seconds); ``None``
+    for a baseline whose size depends on the data (an SVC's support vectors)."""
     counter = WEIGHT_COUNTERS.get(benchmark.pipeline)
     if counter is None:
         from bench.benchmarks.configure import count_weights

@@ -28,6 +28,10 @@ def dispatch(args: argparse.Namespace, argv: list[str]) -> int:
         return command_ui(args)  # no Keras either
     if args.command == "server":
         return command_server(args)
+    if args.command in ("compare", "report"):
+        from bench.cli.comparing import command_compare, command_report
+
+        return command_compare(args) if args.command == "compare" else command_report(args)
     if args.command == "study":
         return _study_with_workers(args, argv)
     start_libraries(verbose=args.verbose)
@@ -48,7 +52,8 @@ def command_list(output_format: str = "text") -> int:
     rows = [("benchmark", "dataset", "weights", "network")]
     for name in benchmark_names():
         benchmark = get_benchmark(name)
-        weights = f"{declared_weights(benchmark):,}"
+        counted = declared_weights(benchmark)
+        weights = "after fit" if counted is None else f"{counted:,}"
         rows.append((name, benchmark.dataset, weights, benchmark.summary))
     if output_format == "markdown":
         print(markdown_table(rows, right_aligned={2}, code_columns={0}))
@@ -58,21 +63,26 @@ def command_list(output_format: str = "text") -> int:
 
 
 def command_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from bench.cli.progress import EpochProgress, download_progress
-    from bench.cli.summaries import run_summary
-    from bench.run import run_benchmark
+    from bench.cli.progress import EpochProgress, baseline_notice, download_progress, seed_notice
+    from bench.cli.summaries import repeats_summary, run_summary
+    from bench.run import run_benchmark, run_repeats
 
-    report = run_benchmark(
-        args.name,
-        seed=args.seed,
-        epochs=args.epochs,
-        assignments=args.assignments,
-        experiment=args.experiment,
-        callbacks=[EpochProgress()],
-        download_progress=download_progress(),
-        command=shlex.join(["python", "-m", "bench", *argv]),
-    )
-    print(run_summary(report))
+    options = {
+        "epochs": args.epochs,
+        "assignments": args.assignments,
+        "experiment": args.experiment,
+        "callbacks": [EpochProgress()],
+        "download_progress": download_progress(),
+        "command": shlex.join(["python", "-m", "bench", *argv]),
+        "on_fit": baseline_notice,
+    }
+    if args.repeats is None:
+        print(run_summary(run_benchmark(args.name, seed=args.seed, **options)))
+    else:
+        report = run_repeats(
+            args.name, repeats=args.repeats, seed=args.seed, on_seed=seed_notice, **options
+        )
+        print(repeats_summary(report))
     return 0
 
 
@@ -119,15 +129,18 @@ def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def command_study(args: argparse.Namespace, argv: Sequence[str], workers=None) -> int:
-    from bench.cli.progress import TrialProgress
+    from bench.cli.progress import EpochProgress, TrialProgress, refit_notice
     from bench.cli.summaries import study_summary
     from studies.algorithms import parse_objectives
     from studies.search import StudySettings, run_study, run_worker
 
     grid = parse_grid(args.grid)
     trials = args.trials or (math.prod(len(values) for _, values in grid) if grid else None)
-    if trials is None:
-        raise UsageError("--trials is required (or --grid, which runs every cell once)")
+    if trials is None and args.timeout is None:
+        raise UsageError(
+            "say how long to search: --trials N, --timeout SECONDS (trials until then), "
+            "or --grid (every cell once)"
+        )
     settings = StudySettings(
         trials=trials,
         timeout=args.timeout,
@@ -161,7 +174,10 @@ def command_study(args: argparse.Namespace, argv: Sequence[str], workers=None) -
             settings,
             workers=workers,
             refit=not args.no_refit,
+            refit_repeats=args.refit_repeats,
             trial_callbacks=[progress],
+            refit_callbacks=[EpochProgress()],
+            on_refit=refit_notice,
             command=command,
         )
     for failure in report.worker_failures:

@@ -6,7 +6,7 @@ import argparse
 
 from bench.errors import UsageError
 from bench.perf import CHECK_NAMES, LONG_CHECKS
-from studies.options import DEFAULT_PRUNER, PRUNERS, SAMPLERS
+from studies.options import DEFAULT_MAX_EPOCHS, DEFAULT_PRUNER, PRUNERS, SAMPLERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +57,54 @@ def build_parser() -> argparse.ArgumentParser:
     _add_perf_parser(commands)
     _add_ui_parser(commands)
     _add_server_parser(commands)
+    _add_compare_parser(commands)
+    _add_report_parser(commands)
     return parser
+
+
+def _add_compare_parser(commands) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="compare scored runs: one row per configuration, seeds grouped, best first",
+    )
+    compare.add_argument(
+        "experiments",
+        nargs="*",
+        metavar="EXPERIMENT",
+        help="MLflow experiments (default: every experiment in the store)",
+    )
+    compare.add_argument(
+        "--runs", nargs="+", default=[], metavar="ID", help="these runs (and their children)"
+    )
+    compare.add_argument(
+        "--format",
+        choices=("text", "csv", "markdown", "html"),
+        default="text",
+        help="a text table (default), CSV with every number, Markdown, or an HTML table",
+    )
+    compare.add_argument(
+        "--pair",
+        nargs=2,
+        type=positive_int,
+        metavar=("ROW", "ROW"),
+        help="test the difference of these two rows (numbers from the # column) with a "
+        "paired t-test over their shared seeds; with only two rows they are tested anyway",
+    )
+    compare.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+
+
+def _add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report", help="one experiment as a single HTML file to share (tables, curves, plots)"
+    )
+    report.add_argument("experiment", metavar="EXPERIMENT", help="an MLflow experiment")
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write it (default: EXPERIMENT-report.html here)",
+    )
+    report.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_server_parser(commands) -> None:
@@ -116,6 +163,13 @@ def _add_run_parser(commands) -> None:
         help="override a pipeline parameter, e.g. --set dropout=0.3 "
         "--set optimizer__learning_rate=1e-3 (repeatable)",
     )
+    run.add_argument(
+        "--repeats",
+        type=positive_int,
+        metavar="K",
+        help="train K times, seeds --seed, --seed+1, ...: one parent run with the mean, "
+        "standard deviation and 95%% interval of the test scores, a child run per seed",
+    )
     run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
     run.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
@@ -157,7 +211,8 @@ def _add_study_parser(commands) -> None:
     study.add_argument(
         "--trials",
         type=positive_int,
-        help="total trials wanted (with --grid: default one per cell of the grid)",
+        help="total trials wanted (with --grid: default one per cell of the grid; with "
+        "--timeout: default as many as fit)",
     )
     study.add_argument(
         "--grid",
@@ -167,15 +222,20 @@ def _add_study_parser(commands) -> None:
         help="run every combination of these values once, all else at the benchmark's "
         "settings (Optuna's GridSampler); repeatable, e.g. --grid depth=5,20,40",
     )
-    study.add_argument("--timeout", type=positive_int, help="stop starting trials after S s")
+    study.add_argument(
+        "--timeout",
+        type=positive_int,
+        metavar="S",
+        help="a budget of S seconds: the last trials stop at it (counted as pruned); the "
+        "refit comes after",
+    )
     study.add_argument("--study-name", help="Optuna study (default: the benchmark name)")
     study.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")
     study.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     study.add_argument(
         "--pruner",
         choices=PRUNERS,
-        default=DEFAULT_PRUNER,
-        help=f"stops hopeless trials early, by epochs (default {DEFAULT_PRUNER})",
+        help=f"stops hopeless trials early, by epochs (default {DEFAULT_PRUNER}; networks only)",
     )
     study.add_argument("--jobs", type=positive_int, default=1, help="trials run at once")
     study.add_argument(
@@ -183,7 +243,9 @@ def _add_study_parser(commands) -> None:
     )
     study.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
     study.add_argument(
-        "--max-epochs", type=positive_int, default=15, help="epoch budget per trial (default 15)"
+        "--max-epochs",
+        type=positive_int,
+        help=f"epoch budget per trial (default {DEFAULT_MAX_EPOCHS}; networks only)",
     )
     study.add_argument(
         "--train-size",
@@ -196,6 +258,14 @@ def _add_study_parser(commands) -> None:
         "--no-refit",
         action="store_true",
         help="do not refit the best configuration and score it on the test set",
+    )
+    study.add_argument(
+        "--refit-repeats",
+        type=positive_int,
+        default=1,
+        metavar="K",
+        help="refit the best configuration K times (seeds --seed, --seed+1, ...) and "
+        "report the test scores' mean, standard deviation and 95%% interval (default 1)",
     )
     study.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
     # How `--jobs K` starts its K-1 worker processes; not for users.

@@ -93,7 +93,7 @@ class TrialProgress:
     a resumed study starts where it stopped, and an interrupted trial is not counted.
     """
 
-    def __init__(self, total: int, stream=None):
+    def __init__(self, total: int | None, stream=None):
         self.total = total
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty()
@@ -125,7 +125,35 @@ class TrialProgress:
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
         print(
             f"trial {trial.number} {state}{value}{best_text}  "
-            f"[{done}/{self.total}, {seconds:.1f} s]",
+            f"[{done}/{self.total or '-'}, {seconds:.1f} s]",
             file=self.stream,
             flush=True,
         )
+
+
+def baseline_notice(pipeline, n_images: int, stream=None) -> None:
+    """One line before a baseline's fit, which has no epochs to show progress by."""
+    classifier = pipeline[-1]
+    if "epochs" not in classifier.get_params(deep=False):
+        print(
+            f"fitting {type(classifier).__name__} on {n_images:,} images in one call "
+            "(a scikit-learn baseline: no epochs to show progress by) ...",
+            file=stream or sys.stderr,
+            flush=True,
+        )
+
+
+def seed_notice(k: int, repeats: int, seed: int, stream=None) -> None:
+    """A heading before each seed's run of ``bench run --repeats``."""
+    print(f"-- seed {seed} ({k} of {repeats})", file=stream or sys.stderr, flush=True)
+
+
+def refit_notice(k: int, repeats: int, seed: int, stream=None) -> None:
+    """A heading before the refit of a study's best configuration (one per seed)."""
+    which = f", seed {seed} ({k} of {repeats})" if repeats > 1 else ""
+    print(
+        f"-- refitting the best configuration as `bench run` trains it{which}, "
+        "then scoring it on the test set",
+        file=stream or sys.stderr,
+        flush=True,
+    )

@@ -9,17 +9,13 @@ from collections.abc import Iterable, Sequence
 def run_summary(report) -> str:
     """The short table printed at the end of ``bench run``."""
     outcome, test = report.outcome, report.outcome.test
-    epochs = len(outcome.history.get("loss", []))
     rows = [
         ("benchmark", f"{report.benchmark.name} on {report.dataset.name}, seed {report.seed}"),
-        (
-            "training",
-            f"{_count(epochs, 'epoch')} in {outcome.fit_seconds:.1f} s, "
-            f"{outcome.n_weights:,} weights",
-        ),
+        ("training", _training_row(outcome)),
     ]
-    if "val_accuracy" in outcome.history:
-        rows.append(("val accuracy", f"{outcome.history['val_accuracy'][-1]:.4f} (last epoch)"))
+    if outcome.val_accuracy is not None:
+        when = "last epoch" if outcome.by_epoch else f"{outcome.n_validation:,} held-out images"
+        rows.append(("val accuracy", f"{outcome.val_accuracy:.4f} ({when})"))
     rows += [
         ("test accuracy", f"{test.accuracy:.4f}"),
         ("test macro F1", f"{test.macro_f1:.4f}"),
@@ -28,6 +24,57 @@ def run_summary(report) -> str:
         ("load the model", load_model_code(report.tracking_uri, report.run_id)),
     ]
     return table(rows)
+
+
+def repeats_summary(report) -> str:
+    """Each seed's scores, then each score's mean ± std and 95% interval over seeds."""
+    header = ("seed", "val accuracy", "test accuracy", "test macro F1", "test loss", "training")
+    rows = [header]
+    for run in report.runs:
+        outcome, test = run.outcome, run.outcome.test
+        rows.append(
+            (
+                run.seed,
+                _score(outcome.val_accuracy),
+                _score(test.accuracy),
+                _score(test.macro_f1),
+                _score(test.loss),
+                f"{outcome.fit_seconds:.1f} s",
+            )
+        )
+    lines = [table(rows, right_aligned={1, 2, 3, 4, 5}), ""]
+    n = len(report.runs)
+    summary = [("benchmark", f"{report.benchmark.name}, {n} seeds")]
+    for name, spread in report.spreads.items():
+        summary.append(
+            (
+                name.replace("_", " ").replace("macro f1", "macro F1"),
+                f"{spread['mean']:.4f} ± {spread['std']:.4f} (mean ± std); 95% interval "
+                f"{spread['ci95_low']:.4f} to {spread['ci95_high']:.4f} (Student t, {n - 1} d.f.)",
+            )
+        )
+    summary += [
+        ("parent run", f"{report.parent_run_id} (experiment '{report.experiment}')"),
+        *where_to_look(report.tracking_uri, report.experiment_id, report.parent_run_id),
+    ]
+    return "\n".join(lines) + table(summary)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _training_row(outcome) -> str:
+    if not outcome.by_epoch:
+        name = type(outcome.pipeline[-1]).__name__
+        return (
+            f"{name} fitted in one call in {outcome.fit_seconds:.1f} s, "
+            f"{outcome.n_weights:,} numbers stored"
+        )
+    epochs = len(outcome.history.get("loss", []))
+    return (
+        f"{_count(epochs, 'epoch')} in {outcome.fit_seconds:.1f} s, {outcome.n_weights:,} weights"
+    )
 
 
 def study_summary(report) -> str:
@@ -40,9 +87,20 @@ def study_summary(report) -> str:
     comparison = report.comparison
     if comparison is not None:
         rows.append(("against the baseline", _against_baseline(comparison)))
-    if report.refit is not None:
-        rows.append(("best refit, test accuracy", f"{report.refit.test.accuracy:.4f}"))
-        rows.append(("re-run the best", report.rerun_command))
+    refit = report.refit
+    if refit is not None and refit.spreads is None:
+        rows.append(("best refit, test accuracy", f"{refit.first.test.accuracy:.4f}"))
+    elif refit is not None:
+        spread, n = refit.spreads["test_accuracy"], len(refit.outcomes)
+        rows.append(
+            (
+                "best refit, test accuracy",
+                f"{spread['mean']:.4f} ± {spread['std']:.4f} (mean ± std of {n} seeds); "
+                f"95% interval {spread['ci95_low']:.4f} to {spread['ci95_high']:.4f}",
+            )
+        )
+    if refit is not None:
+        rows.append(("re-run the best", refit.rerun_command))
     rows += [
         ("parent run", f"{report.parent_run_id} (experiment '{report.experiment}')"),
         *where_to_look(report.tracking_uri, report.experiment_id, report.parent_run_id),

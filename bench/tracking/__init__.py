@@ -3,7 +3,8 @@
 - :mod:`~bench.tracking.store`: where the store is, a client on it, experiments;
 - :mod:`~bench.tracking.runs`: a run's life, from its tags to its closing status;
 - :mod:`~bench.tracking.callbacks`: the Keras callback logging each epoch;
-- :mod:`~bench.tracking.artifacts`: what a finished run gets (scores, reports, model).
+- :mod:`~bench.tracking.artifacts`: what a finished run gets (scores, reports, model);
+- :mod:`~bench.tracking.history`: what the store holds, read back (runs, curves, files).
 
 Import from the modules: the package imports nothing, so a command that only needs
 the store's address does not pay for Keras.

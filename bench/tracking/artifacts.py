@@ -14,6 +14,7 @@ import keras
 import mlflow.models
 import mlflow.sklearn
 import numpy as np
+import pandas as pd
 from mlflow.models import infer_signature
 
 import estimators
@@ -21,6 +22,7 @@ from bench import reports
 from bench.data import Dataset
 from bench.environment import package_versions
 from bench.errors import UsageError
+from bench.intervals import mean_interval
 from bench.tracking.runs import DatasetRecord, TrackedRun
 from bench.tracking.store import absolute_uri, open_client
 from bench.training import RunOutcome
@@ -31,6 +33,63 @@ def log_outcome(run: TrackedRun, outcome: RunOutcome, dataset: Dataset) -> None:
     run.log_metrics(final_metrics(outcome))
     log_reports(run, outcome, dataset.y_test, dataset.class_names, dataset.X_test)
     log_pipeline(run, outcome.pipeline, dataset.X_test, model_facts(dataset))
+
+
+# The scores whose spread over seeds a repeated run reports.
+SPREAD_METRICS = ("test_accuracy", "test_macro_f1", "test_loss")
+
+
+def log_repeats(run: TrackedRun, outcomes: Mapping[int, RunOutcome]) -> dict[str, dict]:
+    """Log on ``run`` (the parent of one run per seed) each score's mean, standard
+    deviation and 95% interval as ``<metric>_mean``, ``_std``, ``_ci95_low`` and
+    ``_ci95_high``; the scores per seed (``repeats.csv``); and the seeds' validation
+    curves with their mean (``learning_curves.png``) when they trained by epoch.
+
+    Parameters
+    ----------
+    run : TrackedRun
+    outcomes : mapping of int to RunOutcome
+        Seed -> what its run produced; at least two.
+
+    Returns
+    -------
+    dict
+        Metric -> its :func:`~bench.intervals.mean_interval`.
+    """
+    per_seed = {seed: final_metrics(outcome) for seed, outcome in outcomes.items()}
+    spreads = {}
+    for name in SPREAD_METRICS:
+        values = [metrics.get(name) for metrics in per_seed.values()]
+        if all(value is not None for value in values):  # an SVC has no loss
+            spreads[name] = mean_interval(values)
+    run.log_metrics(
+        {
+            f"{name}_{key}": value
+            for name, spread in spreads.items()
+            for key, value in spread.items()
+        }
+    )
+    table = pd.DataFrame(
+        [
+            {"seed": seed, "val_accuracy": outcomes[seed].val_accuracy, **_scores(metrics)}
+            for seed, metrics in per_seed.items()
+        ]
+    )
+    run.log_text(table.to_csv(index=False), "repeats.csv")
+    curves = {
+        seed: list(enumerate(outcome.history["val_accuracy"], start=1))
+        for seed, outcome in outcomes.items()
+        if outcome.by_epoch and outcome.history.get("val_accuracy")
+    }
+    if curves:
+        title = f"Validation accuracy of {len(curves)} seeds"
+        run.log_figure(reports.seed_curves_figure(curves, title=title), "learning_curves.png")
+    return spreads
+
+
+def _scores(metrics: Mapping[str, float]) -> dict[str, float]:
+    names = (*SPREAD_METRICS, "fit_seconds", "n_weights")
+    return {name: metrics[name] for name in names if name in metrics}
 
 
 def dataset_records(
@@ -60,15 +119,19 @@ def dataset_records(
 
 
 def final_metrics(outcome: RunOutcome) -> dict[str, float]:
-    """Test-set scores, per-class F1, fit time and weight count as metric values."""
+    """Test-set scores, per-class F1, fit time and weight count as metric values (and a
+    baseline's validation accuracy, which no epoch logged)."""
     test = outcome.test
     metrics = {
         "test_accuracy": test.accuracy,
-        "test_loss": test.loss,
         "test_macro_f1": test.macro_f1,
         "fit_seconds": outcome.fit_seconds,
         "n_weights": outcome.n_weights,
     }
+    if test.loss is not None:  # an SVC gives no probabilities, so no loss
+        metrics["test_loss"] = test.loss
+    if not outcome.by_epoch:  # a network's was logged epoch by epoch
+        metrics["val_accuracy"] = outcome.val_accuracy
     for name, value in test.per_class_f1.items():
         metrics[f"test_f1_{metric_safe(name)}"] = value
     return metrics
@@ -77,7 +140,8 @@ def final_metrics(outcome: RunOutcome) -> dict[str, float]:
 def log_reports(run: TrackedRun, outcome: RunOutcome, y_true, class_names, X=None) -> None:
     """Confusion matrix, classification report, confused pairs, curves, model summary;
     per-layer gradients when they were measured; for a CNN its first filters and, for
-    the first image of ``X``, its feature maps."""
+    the first image of ``X``, its feature maps. A baseline gets the same but the
+    per-epoch curves, and its steps' settings as the model summary."""
     y_pred = outcome.test.y_pred
     table = reports.confusion_matrix_table(y_true, y_pred, class_names)
     run.log_text(table.to_csv(), "confusion_matrix.csv")
@@ -91,6 +155,10 @@ def log_reports(run: TrackedRun, outcome: RunOutcome, y_true, class_names, X=Non
     )
     pairs = reports.most_confused_pairs(y_true, y_pred, class_names)
     run.log_text(pairs.to_csv(index=False), "most_confused_pairs.csv")
+    if not outcome.by_epoch:  # a baseline: no epochs, no curves, no layers
+        summary = reports.pipeline_summary_text(outcome.pipeline, outcome.n_weights)
+        run.log_text(summary, "model_summary.txt")
+        return
     run.log_figure(reports.learning_curves_figure(outcome.history), "learning_curves.png")
     run.log_text(reports.model_summary_text(outcome.pipeline[-1].model_), "model_summary.txt")
     if reports.gradient_metrics(outcome.history):

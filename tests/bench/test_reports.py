@@ -15,6 +15,7 @@ from bench.reports import (
     model_weight_counts,
     most_confused_pairs,
     per_class_f1,
+    seed_curves_figure,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -325,3 +326,23 @@ def test_model_weight_counts_needs_a_built_model():
 
     with pytest.raises(ValueError, match="not built"):
         model_weight_counts(model)
+
+
+def test_seed_curves_are_thin_lines_per_seed_and_their_mean_per_epoch():
+    curves = {"0": [(1, 0.5), (2, 0.7), (3, 0.8)], "1": [(2, 0.9), (1, 0.7)]}
+    figure = seed_curves_figure(curves, metric="val_accuracy")
+    (ax,) = figure.axes
+    *seeds, mean = ax.get_lines()
+    assert [line.get_label() for line in seeds] == ["seed 0", "seed 1"]
+    assert list(seeds[1].get_xdata()) == [1, 2]  # in epoch order
+    assert mean.get_label() == "mean of 2 seeds"
+    assert np.allclose(mean.get_ydata(), [0.6, 0.8, 0.8])  # epoch 3: only seed 0 reached it
+    assert mean.get_linewidth() > max(line.get_linewidth() for line in seeds)
+    assert ax.get_ylabel() == "val_accuracy"
+
+
+def test_one_seed_is_one_line_without_a_mean():
+    (ax,) = seed_curves_figure({"7": [(1, 0.5), (2, 0.6)]}).axes
+    assert [line.get_label() for line in ax.get_lines()] == ["seed 7"]
+    with pytest.raises(ValueError, match="no points"):
+        seed_curves_figure({"7": []})

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from estimators import HOGTransformer, PixelScaler
+from estimators import HOGTransformer, ImageFlattener, PixelScaler
 
 NOT_SQUARE = (
     "the check's rows have 2, 3, 5 or 10 features, not a square image; flat HOG input "
@@ -43,6 +43,7 @@ def expected_failures(estimator):
 @parametrize_with_checks(
     [
         PixelScaler(max_value=10.0),
+        ImageFlattener(),
         HOGTransformer(orientations=4, pixels_per_cell=2, cells_per_block=1),
     ],
     expected_failed_checks=expected_failures,

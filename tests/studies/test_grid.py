@@ -66,7 +66,7 @@ def test_a_grid_name_or_value_the_pipeline_rejects_is_a_usage_error(mlflow_store
         (["--grid", "depth"], "--grid expects name=v1,v2,..."),
         (["--grid", "depth=5,5"], "--grid depth repeats a value"),
         (["--grid", "depth=5", "--grid", "depth=20"], "--grid names a parameter twice"),
-        ([], "--trials is required (or --grid"),
+        ([], "say how long to search: --trials N, --timeout SECONDS"),
     ],
 )
 def test_grid_mistakes_on_the_command_line_are_one_line(argv, message, capsys, mlflow_store):

@@ -79,7 +79,7 @@ def test_study_logs_parent_and_children_and_resumes(mlflow_store):
     assert "trials.csv" in {a.path for a in client.list_artifacts(first.parent_run_id)}
     plots = artifact_paths(client, first.parent_run_id, "plots")
     assert {"plots/optimization_history.png", "plots/parallel_coordinates.png"} <= plots
-    assert first.rerun_command.startswith("python -m bench run digits-mlp --set ")
+    assert first.refit.rerun_command.startswith("python -m bench run digits-mlp --set ")
 
     second = run_study("digits-mlp", tiny(trials=3, pruner="none"))
     study = optuna.load_study(study_name="digits-mlp", storage=open_storage(None))

@@ -160,11 +160,11 @@ def test_family_of_benchmark_pipelines(name, family):
 
 
 def test_family_of_rejects_a_classifier_without_space():
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import Pipeline
 
-    with pytest.raises(UsageError, match="LogisticRegression"):
-        family_of(Pipeline([("clf", LogisticRegression())]))
+    with pytest.raises(UsageError, match="KNeighborsClassifier"):
+        family_of(Pipeline([("clf", KNeighborsClassifier())]))
 
 
 # --- ranges that depend on the image ----------------------------------------------
@@ -412,3 +412,40 @@ def test_cnn_baseline_leaves_out_values_outside_the_space():
     assert (baseline["kernel_1"], baseline["kernel_2"], baseline["kernel_3"]) == (5, 5, 3)
     assert baseline["n_blocks"] == 3 and baseline["optimizer"] == "adam"
     assert "rho" not in baseline
+
+
+# --- classic baselines: their own small spaces, no optimizer --------------------------
+
+BASELINES = {
+    "digits-svc": ("svc", {"C", "gamma"}),
+    "mnist-hog-svc": ("hog-svc", {"C", "gamma", "orientations", "pixels_per_cell"}),
+    "fashion-hog-svc": ("hog-svc", {"C", "gamma", "orientations", "pixels_per_cell"}),
+    "mnist-logreg": ("logreg", {"C"}),
+    "mnist-forest": ("forest", {"n_estimators", "max_features", "min_samples_leaf"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_a_baseline_samples_its_own_space_and_no_optimizer(name):
+    family, searched = BASELINES[name]
+    pipeline = get_benchmark(name).build(pixel_max=255.0, seed=0)
+    assert family_of(pipeline).name == family
+    for trial_params, params in sampled_trials(
+        20, lambda t: suggest_params(t, pipeline, image_shape=MNIST, max_epochs=MAX_EPOCHS)
+    ):
+        assert set(trial_params) == searched
+        for key, value in trial_params.items():
+            assert in_space(key, value, context()), (key, value)
+        pipeline.set_params(**params)  # every key names a real parameter
+        assert not any("optimizer" in key or "epochs" in key for key in params)
+
+
+def test_an_svc_baseline_keeps_scikit_learns_gamma_outside_the_space():
+    pipeline = get_benchmark("mnist-hog-svc").build(pixel_max=255.0, seed=0)
+    # gamma="scale" is no number in the space: the baseline trial keeps the
+    # benchmark's own, and only C and the HOG setting are enqueued.
+    assert baseline_params(pipeline, image_shape=MNIST, max_epochs=None) == {
+        "C": 10.0,
+        "orientations": 8,
+        "pixels_per_cell": 4,
+    }

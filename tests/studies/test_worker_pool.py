@@ -106,8 +106,12 @@ def test_sigterm_mid_study_closes_runs_as_killed_and_exits_non_zero(folder, jobs
     # Cut off by SIGTERM, they are no results: failed, marked, and queued again once.
     assert {t.state.name for t in started} == {"FAIL"}
     assert {t.user_attrs.get(INTERRUPTED_ATTR) for t in started} == {"SIGTERM"}
-    retries = sorted(t.user_attrs[RETRY_OF_ATTR] for t in trials if t.state.name == "WAITING")
+    waiting = [t for t in trials if t.state.name == "WAITING"]
+    retries = sorted(t.user_attrs[RETRY_OF_ATTR] for t in waiting if RETRY_OF_ATTR in t.user_attrs)
     assert retries == sorted(t.number for t in started)
+    # The other waiting trials are starting points enqueued with the study, not yet run.
+    for trial in waiting:
+        assert RETRY_OF_ATTR in trial.user_attrs or trial.user_attrs.get("known_good")
 
 
 @pytest.mark.slow

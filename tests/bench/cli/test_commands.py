@@ -190,3 +190,20 @@ def test_value_the_estimator_rejects_is_one_line_before_any_run(tmp_path, bench_
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert setting.split("=")[1] in done.stderr
     assert not (tmp_path / "mlruns").exists()
+
+
+@pytest.mark.slow
+def test_repeats_print_each_seed_and_the_spread(tmp_path, bench_command):
+    done = bench_command("run", "digits-svc", "--repeats", "3", "--seed", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not [word for word in NOISE if word in done.stderr], done.stderr
+    for k, seed in enumerate((1, 2, 3), start=1):
+        assert f"-- seed {seed} ({k} of 3)" in done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line[:1].isdigit()]
+    accuracies = [float(row[2]) for row in rows]
+    assert [row[0] for row in rows] == ["1", "2", "3"]
+    spread = re.search(r"test accuracy\s+([0-9.]+) ± ([0-9.]+) \(mean ± std\)", done.stdout)
+    assert float(spread.group(1)) == pytest.approx(np.mean(accuracies), abs=1e-4)
+    assert float(spread.group(2)) == pytest.approx(np.std(accuracies, ddof=1), abs=1e-4)
+    assert "95% interval" in done.stdout and "Student t, 2 d.f." in done.stdout
+    assert "test loss" not in done.stdout.split("benchmark")[-1]  # an SVC has no loss

@@ -238,7 +238,7 @@ def check_confusion_matrix(driver, wait, logged: Path, tmp_path: Path) -> None:
         screenshot(driver, tmp_path, "3-run-page-confusion-matrix")
 
 
-def check_metric_chart(driver, wait, tmp_path) -> None:
+def check_metric_chart(driver, wait, tmp_path: Path) -> None:
     """On the run page's Model metrics tab, val_accuracy's chart draws a line through
     one point per epoch."""
     try:
@@ -270,7 +270,7 @@ def check_metric_chart(driver, wait, tmp_path) -> None:
         screenshot(driver, tmp_path, "4-run-page-val-accuracy-chart")
 
 
-def check_trials_nested(driver, wait, base: str, runs_view: str, tmp_path) -> None:
+def check_trials_nested(driver, wait, base: str, runs_view: str, tmp_path: Path) -> None:
     """The study's parent run is one row that expands to its trials, indented below it."""
     trials = [f"trial {number:03d}" for number in range(TRIALS)]
     driver.get(runs_view)

@@ -24,12 +24,17 @@ CASES = [
     ),
     (
         ["study", "digits-mlp", "--trials", "2", "--pruner", "foo"],
-        "choose from 'median', 'hyperband', 'none'",
+        "choose from 'hyperband', 'sha', 'median', 'none'",
     ),
     (
         ["study", "digits-mlp", "--trials", "2", "--objectives", "speed"],
         "use 'accuracy' or 'accuracy,weights'",
     ),
+    (["run", "digits-svc", "--epochs", "3"], "digits-svc is a scikit-learn baseline (SVC)"),
+    (["run", "digits-svc", "--set", "C=-1"], "The 'C' parameter of SVC must be a float"),
+    (["run", "digits-svc", "--repeats", "1"], "--repeats needs at least 2 seeds"),
+    (["study", "mnist-forest", "--trials", "2", "--pruner", "median"], "--pruner does not apply"),
+    (["study", "digits-svc", "--trials", "2", "--max-epochs", "3"], "--max-epochs does not apply"),
     (["frob"], "invalid choice: 'frob' (choose from 'list', 'run', "),
     (["perf", "hogg"], "unknown perf check 'hogg'; valid: hog, load"),
 ]

@@ -1,0 +1,58 @@
+"""A study on a scikit-learn baseline searches its own space with the benchmark as
+trial 0, and ``--refit-repeats`` refits the best once per seed, as child runs whose
+spread the study's parent run holds."""
+
+import numpy as np
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from bench.errors import UsageError
+from bench.run import run_benchmark
+from studies.search import StudySettings, run_study
+from studies.storage import open_storage
+
+
+def runs_of(client: MlflowClient, parent_id: str, tag: str) -> list:
+    parent = client.get_run(parent_id)
+    found = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'"
+    )
+    return sorted(
+        (run for run in found if tag in run.data.tags), key=lambda run: run.data.params["seed"]
+    )
+
+
+def test_a_baseline_study_refitted_on_three_seeds(mlflow_store):
+    report = run_study(
+        "digits-svc", StudySettings(trials=3, sampler="random", seed=2), refit_repeats=3
+    )
+    client = MlflowClient(report.tracking_uri)
+    study = optuna.load_study(study_name="digits-svc", storage=open_storage(None))
+    # Trial 0 is the benchmark exactly: the same SVC settings as `bench run`.
+    baseline_run = client.get_run(study.trials[0].user_attrs["mlflow_run_id"])
+    published = client.get_run(run_benchmark("digits-svc").run_id).data.params
+    for key in ("clf__C", "clf__gamma", "clf__kernel"):
+        assert baseline_run.data.params[key] == published[key]
+    assert study.trials[0].params == {"C": 10.0}  # gamma "scale" is no number
+    assert all(set(trial.params) == {"C", "gamma"} for trial in study.trials[1:])
+    parent = client.get_run(report.parent_run_id)
+    assert parent.data.tags["pruner"] == "none"
+    refits = runs_of(client, report.parent_run_id, "refit")
+    assert [run.data.params["seed"] for run in refits] == ["2", "3", "4"]
+    accuracies = [run.data.metrics["test_accuracy"] for run in refits]
+    assert parent.data.metrics["test_accuracy_mean"] == pytest.approx(np.mean(accuracies))
+    assert parent.data.metrics["test_accuracy_std"] == pytest.approx(np.std(accuracies, ddof=1))
+    best = {f"clf__{key}": value for key, value in report.refit.trial.params.items()}
+    for run in refits:  # the best trial's configuration, each with its own seed
+        assert {key: run.data.params[key] for key in best} == {
+            key: str(value) for key, value in best.items()
+        }
+    assert sorted(report.refit.outcomes) == [2, 3, 4]
+
+
+@pytest.mark.parametrize("option", [{"pruner": "median"}, {"max_epochs": 3}])
+def test_epoch_options_are_refused_for_a_baseline_study(mlflow_store, option):
+    with pytest.raises(UsageError, match="fitted in one call"):
+        run_study("digits-svc", StudySettings(trials=2, **option))
+    assert not (mlflow_store.parent / "optuna.journal").exists()
