@@ -38,6 +38,7 @@ from studies.trials import (
     baseline_trial,
     best_trial,
     count_claimed,
+    count_finished,
     trials_table,
 )
 from studies.worker_pool import WorkerPool, parent_run_attr, wait_for_parent_run
@@ -114,6 +115,8 @@ class SearchComparison:
     baseline_value: float | None
     cpu_seconds: float
     elapsed_seconds: float
+    baseline_trial: int | None = None
+    trials: int = 0  # finished trials
 
     @property
     def gain(self) -> float | None:
@@ -424,6 +427,8 @@ def _comparison(study, cpu_seconds: float, progress) -> SearchComparison | None:
         baseline.values[0] if baseline else None,
         cpu_seconds,
         progress.points[-1][0] if progress.points else 0.0,
+        baseline.number if baseline else None,
+        count_finished(study),
     )
 
 

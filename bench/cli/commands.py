@@ -49,16 +49,18 @@ def command_list(output_format: str = "text") -> int:
     from bench.benchmarks.weights import declared_weights
     from bench.cli.summaries import markdown_table, table
 
-    rows = [("benchmark", "dataset", "weights", "network")]
+    rows = [("benchmark", "dataset", "epochs x batch", "weights", "network")]
     for name in benchmark_names():
         benchmark = get_benchmark(name)
         counted = declared_weights(benchmark)
         weights = "after fit" if counted is None else f"{counted:,}"
-        rows.append((name, benchmark.dataset, weights, benchmark.summary))
+        # A baseline is fitted in one call: no epochs, no batches.
+        epochs = f"{benchmark.epochs} x {benchmark.batch_size}" if benchmark.epochs else "one fit"
+        rows.append((name, benchmark.dataset, epochs, weights, benchmark.summary))
     if output_format == "markdown":
-        print(markdown_table(rows, right_aligned={2}, code_columns={0}))
+        print(markdown_table(rows, right_aligned={2, 3}, code_columns={0}))
     else:
-        print(table(rows, right_aligned={2}))
+        print(table(rows, right_aligned={2, 3}))
     return 0
 
 

@@ -86,7 +86,7 @@ def study_summary(report) -> str:
     rows = [("study", f"{report.study.study_name}: {len(trials)} trials")]
     comparison = report.comparison
     if comparison is not None:
-        rows.append(("against the baseline", _against_baseline(comparison)))
+        rows.append(("against the baseline", against_baseline(comparison)))
     refit = report.refit
     if refit is not None and refit.spreads is None:
         rows.append(("best refit, test accuracy", f"{refit.first.test.accuracy:.4f}"))
@@ -108,7 +108,7 @@ def study_summary(report) -> str:
     return "\n".join(lines) + table(rows)
 
 
-def _against_baseline(comparison) -> str:
+def against_baseline(comparison) -> str:
     cost = (
         f"{comparison.cpu_seconds / 60:.1f} CPU-minutes, "
         f"{comparison.elapsed_seconds / 60:.1f} minutes of searching"
@@ -116,6 +116,12 @@ def _against_baseline(comparison) -> str:
     if comparison.gain is None:
         return (
             f"best {comparison.best_value:.4f} (trial {comparison.best_trial}); no baseline; {cost}"
+        )
+    if comparison.best_trial == comparison.baseline_trial:
+        return (
+            f"not better: the baseline (trial {comparison.baseline_trial}, "
+            f"{comparison.baseline_value:.4f}) is still the best of {comparison.trials} "
+            f"finished trials; {cost}"
         )
     verdict = "better" if comparison.gain > 0 else "not better"
     return (

@@ -53,6 +53,7 @@ def test_epochs_are_refused_for_a_baseline_before_any_run(mlflow_store):
     assert not mlflow_store.exists()
 
 
+@pytest.mark.slow
 def test_the_parent_holds_the_spread_of_its_children(mlflow_store):
     report = run_repeats("digits-svc", repeats=3, seed=5)
     client = MlflowClient(report.tracking_uri)

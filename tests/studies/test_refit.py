@@ -23,6 +23,7 @@ def runs_of(client: MlflowClient, parent_id: str, tag: str) -> list:
     )
 
 
+@pytest.mark.slow
 def test_a_baseline_study_refitted_on_three_seeds(mlflow_store):
     report = run_study(
         "digits-svc", StudySettings(trials=3, sampler="random", seed=2), refit_repeats=3

@@ -134,3 +134,44 @@ def test_bench_ui_study_also_serves_optuna_dashboard(logged_run, bench_command, 
     finally:
         if process.poll() is None:
             stop_with_ctrl_c(process)
+
+
+def test_the_latest_run_shown_is_a_top_level_run(mlflow_store):
+    from bench.tracking.runs import tracked_run
+    from bench.tracking.store import open_client
+    from bench.tracking.ui import experiments_and_latest_runs
+
+    # An absolute URI: MLflow caches stores by URI, and a relative one opened by an
+    # earlier test in this process would point into that test's folder.
+    uri = f"sqlite:///{mlflow_store}"
+    client = open_client(uri)
+    with (
+        tracked_run("e", "study e", {}, client=client) as parent,
+        tracked_run("e", "trial 000", {}, client=client, parent_run_id=parent.run_id),
+    ):
+        pass
+    (name, _, latest), *_ = experiments_and_latest_runs(uri)
+    assert name == "e" and latest.info.run_id == parent.run_id  # not the newer trial
+
+
+@pytest.mark.slow
+def test_the_ui_runs_without_mlflow_s_job_workers(mlflow_store):
+    from bench.tracking.runs import tracked_run
+    from bench.tracking.store import open_client
+    from bench.tracking.ui import start_ui as start_mlflow_ui
+
+    uri = f"sqlite:///{mlflow_store}"
+    with tracked_run("e", "a run", {}, client=open_client(uri)):
+        pass
+    server = start_mlflow_ui(uri)
+    try:
+        assert get(f"{server.address}/health")[0] == 200
+        environment = psutil.Process(server.process.pid).environ()
+        assert environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+        commands = [
+            " ".join(child.cmdline())
+            for child in psutil.Process(server.process.pid).children(recursive=True)
+        ]
+        assert not [command for command in commands if "huey" in command], commands
+    finally:
+        server.stop()
