@@ -68,13 +68,21 @@ def _training_row(outcome) -> str:
     if not outcome.by_epoch:
         name = type(outcome.pipeline[-1]).__name__
         return (
-            f"{name} fitted in one call in {outcome.fit_seconds:.1f} s, "
+            f"{name} fitted in one call in {_seconds(outcome.fit_seconds)}, "
             f"{outcome.n_weights:,} numbers stored"
         )
     epochs = len(outcome.history.get("loss", []))
-    return (
-        f"{_count(epochs, 'epoch')} in {outcome.fit_seconds:.1f} s, {outcome.n_weights:,} weights"
-    )
+    took = _seconds(outcome.fit_seconds)
+    return f"{_count(epochs, 'epoch')} in {took}, {outcome.n_weights:,} weights"
+
+
+def _seconds(seconds: float) -> str:
+    """Tenths of a second, or two significant digits for a fit quicker than that.
+
+    >>> _seconds(12.34), _seconds(0.0471)
+    ('12.3 s', '0.047 s')
+    """
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2g} s"
 
 
 def study_summary(report) -> str:
