@@ -142,4 +142,11 @@ def experiment_id(client: MlflowClient, name: str) -> str:
     if client.tracking_uri.startswith(_SQLITE):
         store = Path(client.tracking_uri.removeprefix(_SQLITE)).parent.resolve()
         location = (store / "artifacts").as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except mlflow.exceptions.MlflowException as error:
+        # Several machines starting the same study on one tracking server all find the
+        # experiment missing; the first creates it, the others use that one.
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(name).experiment_id

@@ -74,3 +74,23 @@ def test_a_missing_postgresql_driver_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UsageError, match=r"pip install -e '\.\[postgres\]'"):
         database_url("postgresql://bench@db/optuna")
+
+
+def test_an_experiment_created_by_another_machine_meanwhile_is_used(tmp_path):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    class LateLookup(MlflowClient):
+        """Finds the experiment missing, as a machine does that looked just before
+        another one created it."""
+
+        def get_experiment_by_name(self, name):
+            if not getattr(self, "looked", False):
+                self.looked = True
+                MlflowClient(uri).create_experiment(name)  # the other machine
+                return None
+            return super().get_experiment_by_name(name)
+
+    found = experiment_id(LateLookup(uri), "digits-mlp study")
+    assert found == MlflowClient(uri).get_experiment_by_name("digits-mlp study").experiment_id
