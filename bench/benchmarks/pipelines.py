@@ -61,16 +61,23 @@ def hog_mlp_pipeline(
     """HOG features of the raw image, then an MLP (HOG is scale-invariant per block)."""
     from sklearn.pipeline import Pipeline
 
-    from estimators import HOGTransformer, KerasMLPClassifier
+    from estimators import KerasMLPClassifier
 
     del pixel_max  # block normalisation makes the pixel range irrelevant
-    hog = HOGTransformer(
+    hog = _hog(orientations, pixels_per_cell, cells_per_block, block_norm)
+    return Pipeline([("hog", hog), ("clf", KerasMLPClassifier(**classifier_params))])
+
+
+def _hog(orientations: int, pixels_per_cell: int, cells_per_block: int, block_norm: str):
+    """The HOG step the HOG pipelines share."""
+    from estimators import HOGTransformer
+
+    return HOGTransformer(
         orientations=orientations,
         pixels_per_cell=pixels_per_cell,
         cells_per_block=cells_per_block,
         block_norm=block_norm,
     )
-    return Pipeline([("hog", hog), ("clf", KerasMLPClassifier(**classifier_params))])
 
 
 def cnn_pipeline(*, pixel_max: float = 255.0, **classifier_params) -> Pipeline:
@@ -116,15 +123,8 @@ def hog_svc_pipeline(
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVC
 
-    from estimators import HOGTransformer
-
     del pixel_max  # block normalisation makes the pixel range irrelevant
-    hog = HOGTransformer(
-        orientations=orientations,
-        pixels_per_cell=pixels_per_cell,
-        cells_per_block=cells_per_block,
-        block_norm=block_norm,
-    )
+    hog = _hog(orientations, pixels_per_cell, cells_per_block, block_norm)
     return Pipeline([("hog", hog), ("clf", SVC(**svc_params))])
 
 
