@@ -64,7 +64,7 @@ def checks() -> dict[str, Check]:
 
 
 CHECK_NAMES = ("hog", "load", "startup", "harness", "jobs", "mnist-fast", "memory", "search")
-# Run only when named: an hour of studies.
+# Run only when named: 45 minutes of studies.
 LONG_CHECKS = ("search",)
 
 

@@ -1,12 +1,15 @@
 """Which pruner gives the most validation accuracy per CPU-hour: ``bench study`` with
-each pruner for the same wall-clock budget, one after the other, on ``mnist-mlp`` and
-``fashion-cnn``.
+each pruner for the same wall-clock budget, the three side by side, on ``mnist-mlp``
+and then ``fashion-cnn``.
 
 Each contender is the real command (default options but the pruner, ``--timeout`` the
-budget, no refit) in a fresh folder; the figure is the best validation accuracy its
-study reached within the budget, and the default pruner must reach the best of them
-(within 0.002, the noise between seeds on a 6,000-image validation split). Not part of
-``bench perf``'s default checks: it takes about an hour (``--quick``: 6 minutes, a smoke
+budget, no refit) in a fresh folder, one TensorFlow thread each, all three started
+together: on a shared, noisy machine a slow spell then slows every contender alike,
+where one after the other it would land on one of them. The figure is the best
+validation accuracy each study reached within the budget, and the default pruner must
+reach the best of them (within 0.002, the noise between seeds on a 6,000-image
+validation split); the detail gives each one's trials and CPU minutes. Not part of
+``bench perf``'s default checks: it takes 45 minutes (``--quick``: 5 minutes, a smoke
 run, not the figure).
 """
 
@@ -16,16 +19,33 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.perf import Figure
 
 CHECK = "search"
-# benchmark -> budget in seconds
-BUDGETS = {"mnist-mlp": 480, "fashion-cnn": 720}
-QUICK_BUDGETS = {"mnist-mlp": 90, "fashion-cnn": 90}
+# benchmark -> budget in seconds for each of the three contenders running at once
+BUDGETS = {"mnist-mlp": 900, "fashion-cnn": 1800}
+QUICK_BUDGETS = {"mnist-mlp": 150, "fashion-cnn": 150}
 PRUNERS = ("hyperband", "sha", "median")
 TOLERANCE = 0.002
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one contender's study reached in its budget."""
+
+    best: float
+    trials: int
+    pruned: int
+    cpu_minutes: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.best:.4f} ({self.trials} trials, {self.pruned} pruned, "
+            f"{self.cpu_minutes:.1f} CPU-min)"
+        )
 
 
 def measure(quick: bool = False) -> list[Figure]:
@@ -34,9 +54,10 @@ def measure(quick: bool = False) -> list[Figure]:
 
     figures = []
     for benchmark, budget in (QUICK_BUDGETS if quick else BUDGETS).items():
-        best = {pruner: _best_value(benchmark, pruner, budget) for pruner in PRUNERS}
-        detail = f"{budget // 60} min each on {benchmark}: " + ", ".join(
-            f"{pruner} {value:.4f}" for pruner, value in best.items()
+        outcomes = _side_by_side(benchmark, budget)
+        best = {pruner: outcome.best for pruner, outcome in outcomes.items()}
+        detail = f"{budget / 60:g} min each, side by side, on {benchmark}: " + "; ".join(
+            f"{pruner} {outcome}" for pruner, outcome in outcomes.items()
         )
         figures.append(
             Figure(
@@ -52,20 +73,65 @@ def measure(quick: bool = False) -> list[Figure]:
     return figures
 
 
-def _best_value(benchmark: str, pruner: str, budget: int) -> float:
+def _side_by_side(benchmark: str, budget: int) -> dict[str, Outcome]:
+    with tempfile.TemporaryDirectory(prefix="bench-perf-search-") as scratch:
+        folders = {pruner: Path(scratch) / pruner for pruner in PRUNERS}
+        started = {}
+        try:
+            for pruner, folder in folders.items():
+                folder.mkdir()
+                started[pruner] = _start(benchmark, pruner, budget, folder)
+            cpu = {
+                pruner: _wait(
+                    process, folders[pruner], f"bench study {benchmark} --pruner {pruner}"
+                )
+                for pruner, process in started.items()
+            }
+        finally:  # one failed, or Ctrl-C: the others stop too, closing their runs
+            for process in started.values():
+                if process.returncode is None:
+                    process.terminate()
+                    process.wait()
+        return {pruner: _outcome(benchmark, folders[pruner], cpu[pruner]) for pruner in PRUNERS}
+
+
+def _start(benchmark: str, pruner: str, budget: int, folder: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "bench", "study", benchmark, "--trials", "1000"]
+    command += ["--timeout", str(budget), "--pruner", pruner, "--no-refit"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the study's store lands in its own folder
+    # One thread each, so three contenders share two cores alike.
+    env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="1")
+    # Into a file, not a pipe: a pipe nobody reads until the end could fill and stall it.
+    with open(folder / "stderr.txt", "w") as stderr:
+        return subprocess.Popen(
+            command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+
+
+def _wait(process: subprocess.Popen, folder: Path, what: str) -> float:
+    """Wait for one contender; its CPU minutes (user + system, its children included)."""
+    # os.wait4 reports the CPU time of this one child, where getrusage would sum them.
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        lines = (folder / "stderr.txt").read_text().strip().splitlines()
+        raise RuntimeError(f"{what} failed: {(lines or ['no message'])[-1]}")
+    return (usage.ru_utime + usage.ru_stime) / 60
+
+
+def _outcome(benchmark: str, folder: Path, cpu_minutes: float) -> Outcome:
     import optuna
 
     from studies.storage import open_storage
 
-    with tempfile.TemporaryDirectory(prefix="bench-perf-search-") as folder:
-        command = [sys.executable, "-m", "bench", "study", benchmark, "--trials", "1000"]
-        command += ["--timeout", str(budget), "--pruner", pruner, "--no-refit"]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        env.pop("MLFLOW_TRACKING_URI", None)  # the study's store lands in the temp folder
-        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            raise RuntimeError(f"bench study {benchmark} --pruner {pruner} failed: {last}")
-        journal = Path(folder) / "mlruns" / "optuna.journal"
-        study = optuna.load_study(study_name=benchmark, storage=open_storage(str(journal)))
-        return study.best_value
+    journal = folder / "mlruns" / "optuna.journal"
+    study = optuna.load_study(study_name=benchmark, storage=open_storage(str(journal)))
+    states = [trial.state for trial in study.trials]
+    finished = optuna.trial.TrialState.COMPLETE in states
+    return Outcome(
+        study.best_value if finished else float("nan"),  # nan: no trial finished in time
+        len(states),
+        states.count(optuna.trial.TrialState.PRUNED),
+        cpu_minutes,
+    )
