@@ -1,4 +1,5 @@
-"""SIGTERM handled like Ctrl-C, so a scheduler's ``kill`` closes runs the same way.
+"""SIGTERM handled like Ctrl-C, so a scheduler's ``kill`` closes runs the same way, and
+neither lost should a library swallow the exception it raised.
 
 Python's default for SIGTERM ends the process at once: no ``finally`` runs, so open
 MLflow runs would stay RUNNING and Optuna trials RUNNING for ever. Raising an
@@ -19,32 +20,50 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived; unwinds like Ctrl-C so every open run is closed as KILLED."""
 
 
-_TERMINATED = {"signalled": False}
+# The signal that arrived, if any: SIGINT or SIGTERM.
+_SIGNALLED: dict[str, int | None] = {"signal": None}
 
 
-def raise_if_terminated() -> None:
-    """Raise :class:`Terminated` again if SIGTERM arrived: a safety net at each epoch's
-    end, should library code have swallowed the exception the signal raised."""
-    if _TERMINATED["signalled"]:
+def raise_if_interrupted() -> None:
+    """Raise again for a Ctrl-C or SIGTERM that arrived: a safety net at each epoch's
+    end, should library code have swallowed the exception the signal raised. (Seen
+    for both: a study went on to its end after a Ctrl-C, and a run after SIGTERM,
+    probably when the signal landed in a finalizer, where Python prints an exception
+    and drops it.)"""
+    if _SIGNALLED["signal"] == signal.SIGTERM:
         raise Terminated()
+    if _SIGNALLED["signal"] == signal.SIGINT:
+        raise KeyboardInterrupt()
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within this block SIGTERM raises :class:`Terminated` in the main thread."""
+def signals_as_interrupts() -> Iterator[None]:
+    """Within this block SIGTERM raises :class:`Terminated` in the main thread, and
+    both it and Ctrl-C are remembered for :func:`raise_if_interrupted`."""
 
     def terminate(signum, frame):
-        _TERMINATED["signalled"] = True
+        _SIGNALLED["signal"] = signal.SIGTERM
         # A second SIGTERM while runs are being closed must not cut that short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated()
 
-    _TERMINATED["signalled"] = False
-    previous = signal.signal(signal.SIGTERM, terminate)
+    def interrupt(signum, frame):
+        _SIGNALLED["signal"] = signal.SIGINT
+        raise KeyboardInterrupt()
+
+    _SIGNALLED["signal"] = None
+    previous_term = signal.signal(signal.SIGTERM, terminate)
+    # Python's own handler only where Python installed one: a process started with
+    # Ctrl-C ignored (a background job) keeps ignoring it.
+    ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous_int = signal.signal(signal.SIGINT, interrupt) if ctrl_c else None
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _SIGNALLED["signal"] = None  # code after the block (a test runner's) is not cut
+        signal.signal(signal.SIGTERM, previous_term)
+        if ctrl_c:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def exit_code_for(stop: BaseException) -> tuple[int, str]:

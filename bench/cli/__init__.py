@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from bench.cli.commands import dispatch, say
 from bench.cli.parser import build_parser
 from bench.errors import BenchError, RunInterrupted
-from bench.interrupts import exit_code_for, sigterm_as_interrupt
+from bench.interrupts import exit_code_for, signals_as_interrupts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        with sigterm_as_interrupt():
+        with signals_as_interrupts():
             return dispatch(build_parser().parse_args(argv), argv)
     except RunInterrupted as stop:
         code, word = exit_code_for(stop)

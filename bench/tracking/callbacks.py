@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from bench.interrupts import raise_if_terminated
+from bench.interrupts import raise_if_interrupted
 from bench.tracking.runs import TrackedRun
 
 
@@ -26,4 +26,4 @@ class EpochLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.run.log_metrics(dict(logs or {}), step=epoch + 1)
         self.epochs_done = epoch + 1
-        raise_if_terminated()
+        raise_if_interrupted()
