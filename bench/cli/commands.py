@@ -242,6 +242,7 @@ def command_ui(args: argparse.Namespace) -> int:
             f"no MLflow store at {store_file(uri)}; run `python -m bench run ...` here first, "
             "or start `bench ui` in the folder where you ran bench"
         )
+    _close_orphans(uri)
     servers = []
     try:
         servers.append(start_ui(uri, args.port))
@@ -259,6 +260,20 @@ def command_ui(args: argparse.Namespace) -> int:
             server.stop()
     say("stopped")
     return 0
+
+
+def _close_orphans(uri: str) -> None:
+    """Before showing the store: runs still RUNNING whose process on this machine is
+    gone (killed, or the machine restarted) are closed as FAILED, as the next `bench
+    run` of their experiment would, so the UI does not show them running for ever."""
+    from bench.tracking.runs import close_orphaned_runs
+    from bench.tracking.store import open_client
+
+    closed = close_orphaned_runs(open_client(uri), None)
+    if closed:
+        runs = "run" if len(closed) == 1 else "runs"
+        ids = ", ".join(closed)
+        say(f"closed as FAILED {len(closed)} {runs} whose process is gone (killed?): {ids}")
 
 
 def command_server(args: argparse.Namespace) -> int:

@@ -196,17 +196,22 @@ def record_failure(run: TrackedRun, error: BaseException) -> None:
     run.client.set_terminated(run.run_id, status=status)
 
 
-def close_orphaned_runs(client: MlflowClient, experiment: str) -> list[str]:
-    """Close as FAILED the RUNNING runs of ``experiment`` whose process has vanished.
+def close_orphaned_runs(client: MlflowClient, experiment: str | None) -> list[str]:
+    """Close as FAILED the RUNNING runs of ``experiment`` (of every experiment, for
+    None) whose process has vanished.
 
     A process killed with SIGKILL (or a machine that lost power) cannot close its
     runs; the next invocation on the same host does. Returns the run ids closed.
     """
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
+    if experiment is None:
+        ids = [found.experiment_id for found in client.search_experiments(max_results=1000)]
+    else:
+        found = client.get_experiment_by_name(experiment)
+        ids = [] if found is None else [found.experiment_id]
+    if not ids:
         return []
     running = client.search_runs(
-        [found.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+        ids, filter_string="attributes.status = 'RUNNING'", max_results=1000
     )
     closed = []
     for run in running:

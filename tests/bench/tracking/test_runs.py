@@ -74,3 +74,30 @@ def test_a_logged_figure_is_stored_as_png_and_closed(mlflow_store, tmp_path):
     local = client.download_artifacts(run.run_id, "plots/line.png", str(tmp_path))
     with open(local, "rb") as png:
         assert png.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_orphans_of_every_experiment_are_closed_and_live_runs_kept(mlflow_store):
+    import subprocess
+    import sys
+
+    from bench.processes import process_identity
+    from bench.tracking.runs import WORKER_TAG, close_orphaned_runs
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = process_identity(child.pid)  # taken while it runs, as tracked_run records it
+    child.kill()
+    child.wait()
+    client = open_client(f"sqlite:///{mlflow_store}")
+    runs = {}
+    for name, worker in (("a", dead), ("b", dead), ("c", process_identity(1)), ("d", None)):
+        experiment = client.create_experiment(name)
+        tags = {WORKER_TAG: worker} if worker else {}
+        runs[name] = client.create_run(experiment, tags=tags).info.run_id
+
+    closed = close_orphaned_runs(client, None)
+
+    assert sorted(closed) == sorted([runs["a"], runs["b"]])
+    status = {name: client.get_run(run_id).info.status for name, run_id in runs.items()}
+    # c's process (pid 1) is alive; d says nothing of its process, so it is left alone.
+    assert status == {"a": "FAILED", "b": "FAILED", "c": "RUNNING", "d": "RUNNING"}
+    assert "ended without closing this run" in client.get_run(runs["a"]).data.tags["error"]
