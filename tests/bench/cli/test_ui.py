@@ -68,10 +68,15 @@ def logged_run(tmp_path_factory, bench_command):
     return cwd, re.search(r"run id\s+([0-9a-f]{32})", done.stdout).group(1)
 
 
+# One `bench ui` for these checks: each start costs 15-30 s of a busy suite. The
+# browser test covers `bench ui` started in the store's own folder.
 @pytest.mark.slow
-def test_bench_ui_serves_the_store_at_the_printed_addresses(logged_run, child_environment):
+def test_bench_ui_from_another_folder_serves_the_store_at_the_printed_addresses(
+    logged_run, tmp_path, child_environment
+):
     cwd, run_id = logged_run
-    process = start_ui(cwd, child_environment())
+    uri = f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}"
+    process = start_ui(tmp_path, child_environment(MLFLOW_TRACKING_URI=uri))
     try:
         lines = printed_lines(process, "latest run")
         base = re.search(r"MLflow UI\s+(http://127\.0\.0\.1:\d+)", lines[0]).group(1)
@@ -85,24 +90,20 @@ def test_bench_ui_serves_the_store_at_the_printed_addresses(logged_run, child_en
         run = json.loads(body)["run"]
         assert status == 200 and run["info"]["status"] == "FINISHED"
         assert run["info"]["run_id"] == run_id
+        _assert_no_job_workers(process.pid)
     finally:
         if process.poll() is None:
             stop_with_ctrl_c(process)
 
 
-@pytest.mark.slow
-def test_bench_ui_from_another_folder_finds_the_store_by_its_absolute_uri(
-    logged_run, tmp_path, child_environment
-):
-    cwd, run_id = logged_run
-    uri = f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}"
-    process = start_ui(tmp_path, child_environment(MLFLOW_TRACKING_URI=uri))
-    try:
-        lines = printed_lines(process, "latest run")
-        assert run_id in lines[-1]
-    finally:
-        if process.poll() is None:
-            stop_with_ctrl_c(process)
+def _assert_no_job_workers(pid: int) -> None:
+    """MLflow 3.17's UI would start a pool of huey job workers bench never uses."""
+    family = psutil.Process(pid).children(recursive=True)
+    servers = [p for p in family if "mlflow" in " ".join(p.cmdline())]
+    assert servers, [p.cmdline() for p in family]
+    assert servers[0].environ()["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    commands = [" ".join(p.cmdline()) for p in family]
+    assert not [command for command in commands if "huey" in command], commands
 
 
 def test_bench_ui_without_a_store_says_where_it_looked(tmp_path, bench_command):
@@ -152,26 +153,3 @@ def test_the_latest_run_shown_is_a_top_level_run(mlflow_store):
         pass
     (name, _, latest), *_ = experiments_and_latest_runs(uri)
     assert name == "e" and latest.info.run_id == parent.run_id  # not the newer trial
-
-
-@pytest.mark.slow
-def test_the_ui_runs_without_mlflow_s_job_workers(mlflow_store):
-    from bench.tracking.runs import tracked_run
-    from bench.tracking.store import open_client
-    from bench.tracking.ui import start_ui as start_mlflow_ui
-
-    uri = f"sqlite:///{mlflow_store}"
-    with tracked_run("e", "a run", {}, client=open_client(uri)):
-        pass
-    server = start_mlflow_ui(uri)
-    try:
-        assert get(f"{server.address}/health")[0] == 200
-        environment = psutil.Process(server.process.pid).environ()
-        assert environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
-        commands = [
-            " ".join(child.cmdline())
-            for child in psutil.Process(server.process.pid).children(recursive=True)
-        ]
-        assert not [command for command in commands if "huey" in command], commands
-    finally:
-        server.stop()
