@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.errors import BenchError
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -44,6 +46,15 @@ class Figure:
 
 
 Check = Callable[..., list[Figure]]
+
+
+class CommandFailed(BenchError):
+    """A ``bench`` command a check ran failed, so there is no figure: one line, the
+    command and the last line it printed (data missing, say), not a traceback."""
+
+    def __init__(self, what: str, stderr: str):
+        last = (stderr.strip().splitlines() or ["no message"])[-1]
+        super().__init__(f"{what} failed: {last.removeprefix('bench: error: ')}")
 
 
 def checks() -> dict[str, Check]:

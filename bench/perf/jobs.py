@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.perf import Figure
+from bench.perf import CommandFailed, Figure
 from bench.perf.harness import _repo_root
 
 TARGET = 1.5
@@ -51,8 +51,7 @@ def _trials_per_second(jobs: int, trials: int, folder: Path) -> float:
     env.pop("MLFLOW_TRACKING_URI", None)  # the side's store lands in its folder
     ran = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     if ran.returncode != 0:
-        last = (ran.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RuntimeError(f"bench study --jobs {jobs} failed: {last}")
+        raise CommandFailed(f"bench study --jobs {jobs}", ran.stderr)
     done = [trial for trial in study.get_trials() if trial.state.name == "COMPLETE"]
     if len(done) != trials:
         raise RuntimeError(f"--jobs {jobs} completed {len(done)} of {trials} trials")

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.perf import Figure
+from bench.perf import CommandFailed, Figure
 
 CHECK = "search"
 # benchmark -> budget in seconds for each of the three contenders running at once
@@ -115,8 +115,7 @@ def _wait(process: subprocess.Popen, folder: Path, what: str) -> float:
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        lines = (folder / "stderr.txt").read_text().strip().splitlines()
-        raise RuntimeError(f"{what} failed: {(lines or ['no message'])[-1]}")
+        raise CommandFailed(what, (folder / "stderr.txt").read_text())
     return (usage.ru_utime + usage.ru_stime) / 60
 
 

@@ -5,7 +5,8 @@ import pytest
 from bench.backend import import_keras
 from bench.benchmarks import get_benchmark
 from bench.benchmarks.configure import count_weights
-from bench.perf import CHECK_NAMES, Figure, checks
+from bench.errors import BenchError
+from bench.perf import CHECK_NAMES, CommandFailed, Figure, checks
 from bench.perf.bare_cnn import build_seed_cnn
 from bench.perf.memory import BASELINE_TRIAL, GROWTH_TARGET_MB, rss_mb, run_trials
 
@@ -67,3 +68,9 @@ def test_rss_reading_follows_an_allocation():
     block = bytearray(64 * 2**20)  # zero-filled on creation, so resident
     assert rss_mb() - before > 50
     del block
+
+
+def test_a_failed_command_is_one_line_the_cli_prints_without_a_traceback():
+    error = CommandFailed("bench study x", "lines before\nbench: error: MNIST files not found\n")
+    assert isinstance(error, BenchError)  # the CLI prints these as one line, exit 1
+    assert str(error) == "bench study x failed: MNIST files not found"
