@@ -1,10 +1,14 @@
-"""Facts about the software a run used: package versions, Keras backend, git commit."""
+"""Facts about the software a run used (package versions, Keras backend, git commit),
+and settings read from environment variables."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+from bench.errors import UsageError
 
 PACKAGES = (
     "keras",
@@ -20,6 +24,22 @@ PACKAGES = (
     "pandas",
     "cloudpickle",
 )
+
+
+def seconds_setting(variable: str, default: int) -> int:
+    """Whole seconds from ``$variable``, else ``default``.
+
+    Raises
+    ------
+    UsageError
+        If the variable is set to anything but a whole number >= 1.
+    """
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"{variable}={text!r} is not valid; use a whole number of seconds >= 1")
+    return int(text)
 
 
 def package_versions() -> dict[str, str]:

@@ -1,16 +1,25 @@
 """SIGTERM handled like Ctrl-C, so a scheduler's ``kill`` closes runs the same way, and
-neither lost should a library swallow the exception it raised.
+neither lost should a library swallow the exception it raised, or turn it into another.
 
 Python's default for SIGTERM ends the process at once: no ``finally`` runs, so open
 MLflow runs would stay RUNNING and Optuna trials RUNNING for ever. Raising an
 exception instead unwinds through the code that closes them as KILLED/FAIL.
+
+Python runs a signal's handler wherever the main thread is, including in Python code
+that TensorFlow's C++ calls back during training; the handler's exception then comes
+out of TensorFlow as another error (seen: a study's trial closed as FAILED with
+``TypeError``, after ``<built-in function __import__> returned a result with an
+exception set``; ``tf.nest.flatten`` makes a ``RuntimeError`` of it). So during Keras
+training, and around each MLflow call, the signal is only recorded
+(:func:`interrupts_held`) and raised where stopping is clean, and code that closes a
+run treats any error after a signal as the signal (:func:`pending_interrupt`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -20,20 +29,57 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived; unwinds like Ctrl-C so every open run is closed as KILLED."""
 
 
-# The signal that arrived, if any: SIGINT or SIGTERM.
+# The signal that arrived, if any: SIGINT or SIGTERM; whether its handler only records
+# it (within interrupts_held), and whether an exception is owed for one held back.
 _SIGNALLED: dict[str, int | None] = {"signal": None}
+_HELD = {"depth": 0, "owed": False}
+# What runs as soon as a signal arrives (see on_signal).
+_ACTIONS: list[Callable[[], None]] = []
+
+
+def pending_interrupt() -> KeyboardInterrupt | None:
+    """The exception for the Ctrl-C (``KeyboardInterrupt``) or SIGTERM
+    (:class:`Terminated`) that arrived in this command, or None.
+
+    Whatever ends a run after one of them is the signal's doing, even when it reaches
+    the caller as another exception: TensorFlow's C++ code turns the handler's
+    exception into a ``RuntimeError``, ``TypeError`` or ``SystemError``."""
+    if _SIGNALLED["signal"] == signal.SIGTERM:
+        return Terminated()
+    if _SIGNALLED["signal"] == signal.SIGINT:
+        return KeyboardInterrupt()
+    return None
 
 
 def raise_if_interrupted() -> None:
-    """Raise again for a Ctrl-C or SIGTERM that arrived: a safety net at each epoch's
-    end, should library code have swallowed the exception the signal raised. (Seen
-    for both: a study went on to its end after a Ctrl-C, and a run after SIGTERM,
-    probably when the signal landed in a finalizer, where Python prints an exception
-    and drops it.)"""
-    if _SIGNALLED["signal"] == signal.SIGTERM:
-        raise Terminated()
-    if _SIGNALLED["signal"] == signal.SIGINT:
-        raise KeyboardInterrupt()
+    """Raise for a Ctrl-C or SIGTERM that arrived: where :func:`interrupts_held` holds
+    it back (at each batch's end), and as a safety net at each epoch's end, should
+    library code have swallowed the exception the signal raised. (Seen for both: a
+    study went on to its end after a Ctrl-C, and a run after SIGTERM, probably when the
+    signal landed in a finalizer, where Python prints an exception and drops it.)"""
+    stop = pending_interrupt()
+    if stop is not None:
+        _HELD["owed"] = False
+        raise stop
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Within this block a Ctrl-C or SIGTERM is only recorded, for the next
+    :func:`raise_if_interrupted` to raise (Keras training calls it at each batch's
+    end), and raised at the end of the block if nothing did.
+
+    Also around each call to the MLflow store: a signal raised inside SQLAlchemy can
+    leave a write transaction open on a pooled connection, and this process's own
+    next write (closing its runs as KILLED) then waits on that lock for minutes (seen:
+    a ``--jobs`` worker stuck so until the main process killed it)."""
+    _HELD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HELD["depth"] -= 1
+    if _HELD["owed"]:
+        raise_if_interrupted()
 
 
 @contextlib.contextmanager
@@ -45,13 +91,14 @@ def signals_as_interrupts() -> Iterator[None]:
         _SIGNALLED["signal"] = signal.SIGTERM
         # A second SIGTERM while runs are being closed must not cut that short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated()
+        _raise_unless_held(Terminated())
 
     def interrupt(signum, frame):
         _SIGNALLED["signal"] = signal.SIGINT
-        raise KeyboardInterrupt()
+        _raise_unless_held(KeyboardInterrupt())
 
     _SIGNALLED["signal"] = None
+    _HELD.update(depth=0, owed=False)
     previous_term = signal.signal(signal.SIGTERM, terminate)
     # Python's own handler only where Python installed one: a process started with
     # Ctrl-C ignored (a background job) keeps ignoring it.
@@ -60,10 +107,33 @@ def signals_as_interrupts() -> Iterator[None]:
     try:
         yield
     finally:
-        _SIGNALLED["signal"] = None  # code after the block (a test runner's) is not cut
+        # Code after the block (a test runner's) is not cut.
+        _SIGNALLED["signal"] = None
+        _HELD["owed"] = False
         signal.signal(signal.SIGTERM, previous_term)
         if ctrl_c:
             signal.signal(signal.SIGINT, previous_int)
+
+
+@contextlib.contextmanager
+def on_signal(action: Callable[[], None]) -> Iterator[None]:
+    """Within this block ``action()`` runs in the handler, as soon as a Ctrl-C or
+    SIGTERM arrives, before this process unwinds (which may wait on locks): to pass
+    the signal on to worker processes. It must be quick, and safe to call twice."""
+    _ACTIONS.append(action)
+    try:
+        yield
+    finally:
+        _ACTIONS.remove(action)
+
+
+def _raise_unless_held(stop: KeyboardInterrupt) -> None:
+    for action in list(_ACTIONS):
+        action()
+    if _HELD["depth"]:
+        _HELD["owed"] = True
+    else:
+        raise stop
 
 
 def exit_code_for(stop: BaseException) -> tuple[int, str]:

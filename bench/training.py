@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from bench.data import Dataset
 from bench.errors import TrainingDiverged
+from bench.interrupts import interrupts_held, raise_if_interrupted
 from estimators.sizes import stored_numbers
 from estimators.splits import holdout_indices
 
@@ -111,9 +112,9 @@ def fit_pipeline(
     """Fit on the training split and return the per-epoch history and fit seconds.
 
     Without ``validation`` a network carves its own validation split, and a baseline
-    the rows ``holdout`` names. With it, the earlier steps are fitted first so the
-    validation images go through the same features (HOG, scaling) before Keras scores
-    them each epoch. A baseline's history is its validation accuracy alone.
+    the rows ``holdout`` names. With it, the validation images go through the same
+    fitted features (HOG, scaling) before Keras scores them each epoch. A baseline's
+    history is its validation accuracy alone.
 
     ``callbacks`` are Keras callbacks for this fit only (progress, live tracking);
     they are not hyper-parameters, so they are not set on the estimator.
@@ -122,26 +123,43 @@ def fit_pipeline(
     ------
     TrainingDiverged
         Within the batch whose training loss is NaN or infinite.
+    KeyboardInterrupt
+        At the end of the batch a Ctrl-C or SIGTERM arrived in (see
+        :func:`bench.interrupts.interrupts_held`).
     """
     if not trains_by_epoch(pipeline[-1]):
         return _fit_baseline(pipeline, dataset, validation, holdout)
-    callbacks = [StopOnDivergence(), *callbacks]
+    callbacks = [StopOnDivergence(), InterruptAtBatchEnd(), *callbacks]
     started = time.perf_counter()
-    if validation is None:
-        step = pipeline.steps[-1][0]
-        pipeline.fit(dataset.X_train, dataset.y_train, **{f"{step}__callbacks": list(callbacks)})
-    else:
-        features = pipeline[:-1].fit_transform(dataset.X_train, dataset.y_train)
-        X_val = pipeline[:-1].transform(validation[0])
-        pipeline[-1].fit(
-            features,
-            dataset.y_train,
-            validation_data=(X_val, validation[1]),
-            callbacks=list(callbacks),
-        )
+    features = _fit_features(pipeline, dataset.X_train, dataset.y_train)
+    fit_params = {}
+    if validation is not None:
+        fit_params["validation_data"] = (pipeline[:-1].transform(validation[0]), validation[1])
+    # The feature steps (HOG) above hear Ctrl-C at once; Keras training at each batch's
+    # end, never inside TensorFlow, which would turn it into another error.
+    with interrupts_held():
+        pipeline[-1].fit(features, dataset.y_train, callbacks=callbacks, **fit_params)
     seconds = time.perf_counter() - started
     history = {key: [float(v) for v in values] for key, values in pipeline[-1].history_.items()}
     return history, seconds
+
+
+class InterruptAtBatchEnd(keras.callbacks.Callback):
+    """Raises, at the end of a training or validation batch, the Ctrl-C or SIGTERM that
+    :func:`bench.interrupts.interrupts_held` held back while it ran."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
+
+    def on_test_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
+
+
+def _fit_features(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``X`` through the pipeline's feature steps, fitted on it (``pipeline.fit`` up
+    to the classifier)."""
+    steps = pipeline[:-1]
+    return steps.fit_transform(X, y) if len(steps) else X
 
 
 def _fit_baseline(pipeline: Pipeline, dataset: Dataset, validation, holdout: Holdout | None):

@@ -20,7 +20,7 @@ from bench.benchmarks import Benchmark
 from bench.benchmarks.overrides import tunable_params
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
-from bench.interrupts import Terminated
+from bench.interrupts import Terminated, pending_interrupt
 from bench.reports import gradient_metrics, gradient_profile
 from bench.tracking.artifacts import dataset_records, log_reports
 from bench.tracking.callbacks import EpochLogger
@@ -133,10 +133,16 @@ class TrialObjective:
         try:
             with fresh_keras_session():
                 return self._run_trial(trial)
-        except KeyboardInterrupt as stop:
-            # Cut off, not a result: its configuration is run again, once.
+        except BaseException as error:
+            # After Ctrl-C or SIGTERM, whatever ended the trial is the signal's doing
+            # (see bench.interrupts): not a result, so its configuration runs again, once.
+            stop = error if isinstance(error, KeyboardInterrupt) else pending_interrupt()
+            if stop is None:
+                raise
             requeue_interrupted(trial, "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C")
-            raise
+            if stop is error:
+                raise
+            raise stop from error
 
     def _run_trial(self, trial: optuna.Trial):
         mark_worker(trial)

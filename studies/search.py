@@ -21,7 +21,13 @@ from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.configure import check_trains_by_epoch
 from bench.benchmarks.overrides import resolve_overrides
 from bench.data import Dataset, load_dataset
-from bench.tracking.runs import TrackedRun, close_orphaned_runs, provenance_tags, tracked_run
+from bench.tracking.runs import (
+    TrackedRun,
+    close_orphaned_runs,
+    close_runs_of,
+    provenance_tags,
+    tracked_run,
+)
 from bench.tracking.store import open_client
 from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
@@ -30,7 +36,7 @@ from studies.options import DEFAULT_MAX_EPOCHS, DEFAULT_PRUNER, DIRECTIONS
 from studies.plots import best_so_far_figure, grid_figure, study_figures
 from studies.refit import Refit, refit_best
 from studies.spaces import baseline_params, known_good
-from studies.stale import fail_stale_trials
+from studies.stale import fail_stale_trials, fail_trials_of
 from studies.storage import default_storage, open_storage
 from studies.trials import (
     BestSoFar,
@@ -41,7 +47,12 @@ from studies.trials import (
     count_finished,
     trials_table,
 )
-from studies.worker_pool import WorkerPool, parent_run_attr, wait_for_parent_run
+from studies.worker_pool import (
+    STOP_WAIT_VARIABLE,
+    WorkerPool,
+    parent_run_attr,
+    wait_for_parent_run,
+)
 
 
 @dataclass(frozen=True)
@@ -296,17 +307,34 @@ def _sampler(settings: StudySettings, seed: int) -> optuna.samplers.BaseSampler:
 def _search(opened: _OpenStudy, parent: TrackedRun, workers, trial_callbacks) -> list[str]:
     """Run this process's trials (and wait for the workers'); lines for failed workers."""
     failures: list[str] = []
-    # On an exception the caller, who started the workers, stops them.
     try:
         if workers is not None:
             opened.study.set_user_attr(parent_run_attr(workers.token), parent.run_id)
         _optimize(opened, parent.run_id, trial_callbacks)
         if workers is not None:
             failures = workers.wait()  # their last trials belong in the table
+    except BaseException:
+        # Ctrl-C, SIGTERM or an error here: the workers stop too, and what they leave
+        # open is closed before the parent run (and before this process exits).
+        if workers is not None:
+            _stop_workers(opened, workers)
+        raise
     finally:
         # Features are only for this study's trials; free them before the refit.
         opened.feature_cache.clear()
     return failures
+
+
+def _stop_workers(opened: _OpenStudy, workers: WorkerPool) -> None:
+    """Stop the workers; close the runs and trials of those killed after the stop
+    wait as cut off by SIGTERM: runs KILLED, trials failed, interrupted, retried once."""
+    for worker in workers.stop():
+        message = (
+            f"worker process {worker} did not stop within {workers.stop_wait} s of SIGTERM "
+            f"(${STOP_WAIT_VARIABLE}) and was killed; the main process closed this run"
+        )
+        close_runs_of(opened.client, opened.experiment, worker, message)
+        fail_trials_of(opened.study, worker, "SIGTERM")
 
 
 def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callable]) -> None:

@@ -40,10 +40,29 @@ def fail_stale_trials(study: optuna.Study) -> list[int]:
         worker = trial.user_attrs.get(WORKER_ATTR, "")
         if not worker or not process_is_gone(worker):
             continue
-        if not _fail(study, trial, worker):
+        if not _fail(study, trial, STALE_ATTR, f"worker {worker} vanished"):
             continue  # another process got there first and handles the retry
         failed.append(trial.number)
         _retry_once(study, trial)
+    return failed
+
+
+def fail_trials_of(study: optuna.Study, worker: str, reason: str) -> list[int]:
+    """Fail the RUNNING trials of the process ``worker`` (host:pid:start), which this
+    process stopped with ``reason`` (SIGTERM) and then had to kill: marked interrupted,
+    as the worker would have marked them, and queued again once unless the worker got
+    as far as that itself. Returns the failed numbers."""
+    failed = []
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in running:
+        if trial.user_attrs.get(WORKER_ATTR) != worker:
+            continue
+        requeued = INTERRUPTED_ATTR in trial.user_attrs  # see requeue_interrupted
+        if not _fail(study, trial, INTERRUPTED_ATTR, reason):
+            continue
+        failed.append(trial.number)
+        if not requeued:
+            _retry_once(study, trial)
     return failed
 
 
@@ -89,10 +108,10 @@ def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
 
 
-def _fail(study: optuna.Study, trial: optuna.trial.FrozenTrial, worker: str) -> bool:
+def _fail(study: optuna.Study, trial: optuna.trial.FrozenTrial, attr: str, value: str) -> bool:
     storage = study._storage
     try:
-        storage.set_trial_user_attr(trial._trial_id, STALE_ATTR, f"worker {worker} vanished")
+        storage.set_trial_user_attr(trial._trial_id, attr, value)
         return storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
     except optuna.exceptions.UpdateFinishedTrialError:
         return False

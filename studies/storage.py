@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import optuna
 import tenacity
 
-from bench.errors import UsageError
+from bench.environment import seconds_setting
 from bench.tracking.store import DEFAULT_STORE_DIR, database_url
 from studies.stale import StaleTrialCallback
 
@@ -62,16 +61,7 @@ def _database_storage(url: str) -> optuna.storages.RDBStorage:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(
             url,
-            heartbeat_interval=_seconds(HEARTBEAT_VARIABLE, HEARTBEAT_INTERVAL_S),
-            grace_period=_seconds(GRACE_VARIABLE, GRACE_PERIOD_S),
+            heartbeat_interval=seconds_setting(HEARTBEAT_VARIABLE, HEARTBEAT_INTERVAL_S),
+            grace_period=seconds_setting(GRACE_VARIABLE, GRACE_PERIOD_S),
             heartbeat_stale_trial_callback=StaleTrialCallback(),
         )
-
-
-def _seconds(variable: str, default: int) -> int:
-    text = os.environ.get(variable, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"{variable}={text!r} is not valid; use a whole number of seconds >= 1")
-    return int(text)

@@ -18,11 +18,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-_STOP_WAIT_S = 60  # for a terminated worker to close its runs before it is killed
+from bench.environment import seconds_setting
+from bench.processes import process_identity
+
+# How long terminated workers have to close their runs and exit before they are killed,
+# and this process closes what they left open. Under the 30 s SLURM leaves between
+# SIGTERM and SIGKILL (KillWait), so that this process still has time to do so.
+STOP_WAIT_VARIABLE = "BENCH_STOP_WAIT_S"
+STOP_WAIT_S = 20
 _PARENT_WAIT_S = 600  # for the main process to open the parent run
 
 
@@ -36,9 +44,14 @@ class WorkerPool:
 
     def __init__(self, arguments: Sequence[str], count: int):
         self.token = secrets.token_hex(8)
+        self.stop_wait = seconds_setting(STOP_WAIT_VARIABLE, STOP_WAIT_S)
         self._folder = tempfile.TemporaryDirectory(prefix="bench-workers-")
         self._workers = [self._start(arguments, index) for index in range(1, count + 1)]
         self.processes = [process for process, _ in self._workers]
+        # host:pid:start, as each worker records itself on its trials and runs.
+        self.identities = [process_identity(process.pid) for process in self.processes]
+        self._killer: threading.Timer | None = None  # set when the workers are stopped
+        self._killed: set[int] = set()
 
     def wait(self) -> list[str]:
         """Wait for every worker to finish; one line per worker that failed."""
@@ -48,17 +61,39 @@ class WorkerPool:
                 failures.append(f"worker {index} exited with {process.returncode}: {_last(log)}")
         return failures
 
-    def stop(self) -> None:
-        """Terminate the workers: their trials fail and their runs close as KILLED."""
-        for process, _ in self._workers:
+    def terminate(self) -> None:
+        """Send SIGTERM to the running workers, once, and start the stop wait: a worker
+        still running when it ends (``$BENCH_STOP_WAIT_S`` seconds, default 20) is
+        killed. Called from the signal handler as soon as Ctrl-C or SIGTERM arrives,
+        so the workers stop while this process closes its own runs, and a worker stuck
+        on a lock this process needs is killed without this process's help."""
+        if self._killer is not None:
+            return
+        for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process, _ in self._workers:
-            try:
-                process.wait(timeout=_STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        self._killer = threading.Timer(self.stop_wait, self._kill_remaining)
+        self._killer.daemon = True
+        self._killer.start()
+
+    def stop(self) -> list[str]:
+        """Terminate the workers (their trials fail, their runs close as KILLED) and
+        wait for them to exit, or be killed at the end of the stop wait.
+
+        Returns the identities (host:pid:start) of the workers killed: what they had
+        not closed yet is left for the caller to close.
+        """
+        self.terminate()
+        for process in self.processes:
+            process.wait()
+        self._killer.cancel()
+        return [self.identities[index] for index in sorted(self._killed)]
+
+    def _kill_remaining(self) -> None:
+        for index, process in enumerate(self.processes):
+            if process.poll() is None:
+                process.kill()  # also ends a stopped process (SIGSTOP, Ctrl-Z)
+                self._killed.add(index)
 
     def close(self) -> None:
         """Stop any worker still running and remove their logs."""

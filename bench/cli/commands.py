@@ -119,13 +119,15 @@ def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
     if jobs == 1:
         start_libraries(verbose=args.verbose)
         return command_study(args, argv)
+    from bench.interrupts import on_signal
     from studies.worker_pool import WorkerPool
 
     # Started first, so their imports overlap this process's own.
     workers = WorkerPool(argv[argv.index("study") + 1 :], jobs - 1)
     try:
-        start_libraries(verbose=args.verbose)
-        return command_study(args, argv, workers)
+        with on_signal(workers.terminate):  # they stop while this process unwinds
+            start_libraries(verbose=args.verbose)
+            return command_study(args, argv, workers)
     finally:
         workers.close()
 

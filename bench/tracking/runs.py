@@ -23,6 +23,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from bench import environment
 from bench.errors import TrackingError
+from bench.interrupts import pending_interrupt
 from bench.processes import process_is_gone, this_process
 from bench.tracking.store import experiment_id, open_client
 
@@ -159,8 +160,13 @@ def tracked_run(
         client.set_terminated(run_id, status="KILLED")
         raise
     except BaseException as error:
-        record_failure(run, error)
-        raise
+        stop = pending_interrupt()
+        if stop is None:
+            record_failure(run, error)
+            raise
+        # Cut off by Ctrl-C or SIGTERM, whatever the library it landed in made of it.
+        client.set_terminated(run_id, status="KILLED")
+        raise stop from error
     else:
         client.set_terminated(run_id, status="FINISHED")
 
@@ -203,18 +209,8 @@ def close_orphaned_runs(client: MlflowClient, experiment: str | None) -> list[st
     A process killed with SIGKILL (or a machine that lost power) cannot close its
     runs; the next invocation on the same host does. Returns the run ids closed.
     """
-    if experiment is None:
-        ids = [found.experiment_id for found in client.search_experiments(max_results=1000)]
-    else:
-        found = client.get_experiment_by_name(experiment)
-        ids = [] if found is None else [found.experiment_id]
-    if not ids:
-        return []
-    running = client.search_runs(
-        ids, filter_string="attributes.status = 'RUNNING'", max_results=1000
-    )
     closed = []
-    for run in running:
+    for run in _running_runs(client, experiment):
         worker = run.data.tags.get(WORKER_TAG, "")
         if worker and process_is_gone(worker):
             message = f"worker process {worker} ended without closing this run (killed?)"
@@ -223,15 +219,38 @@ def close_orphaned_runs(client: MlflowClient, experiment: str | None) -> list[st
     return closed
 
 
-def close_orphan(client: MlflowClient, run_id: str, message: str) -> None:
-    """Close as FAILED, with ``message``, a run its process could not close; a run
+def close_runs_of(client: MlflowClient, experiment: str, worker: str, message: str) -> list[str]:
+    """Close as KILLED, with ``message``, the RUNNING runs of ``experiment`` that the
+    process ``worker`` (host:pid:start) opened: one this process stopped and then
+    had to kill. Returns the run ids closed."""
+    closed = []
+    for run in _running_runs(client, experiment):
+        if run.data.tags.get(WORKER_TAG) == worker:
+            close_orphan(client, run.info.run_id, message, status="KILLED")
+            closed.append(run.info.run_id)
+    return closed
+
+
+def close_orphan(client: MlflowClient, run_id: str, message: str, status: str = "FAILED") -> None:
+    """Close as ``status``, with ``message``, a run its process could not close; a run
     already closed is left as it is."""
     if client.get_run(run_id).info.status != "RUNNING":
         return
     with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
         client.set_tag(run_id, "error", message)
         client.log_text(run_id, message + "\n", "error.txt")
-    client.set_terminated(run_id, status="FAILED")
+    client.set_terminated(run_id, status=status)
+
+
+def _running_runs(client: MlflowClient, experiment: str | None) -> list:
+    if experiment is None:
+        ids = [found.experiment_id for found in client.search_experiments(max_results=1000)]
+    else:
+        found = client.get_experiment_by_name(experiment)
+        ids = [] if found is None else [found.experiment_id]
+    if not ids:
+        return []
+    return client.search_runs(ids, filter_string="attributes.status = 'RUNNING'", max_results=1000)
 
 
 def _param_text(value: Any) -> str:

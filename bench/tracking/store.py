@@ -6,6 +6,7 @@ global "active run", so concurrent runs in one process cannot cross.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -20,6 +21,7 @@ from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
 from bench.errors import TrackingError, UsageError
+from bench.interrupts import interrupts_held
 
 DEFAULT_STORE_DIR = Path("mlruns")
 DEFAULT_DB = DEFAULT_STORE_DIR / "mlflow.db"
@@ -123,14 +125,25 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
 
 class _LockRetryingClient:
     """An ``MlflowClient`` whose calls are retried while SQLite reports "database is
-    locked" (see ``_retry_while_locked``)."""
+    locked" (see ``_retry_while_locked``), each try whole: a Ctrl-C or SIGTERM that
+    arrives during one is raised when it returns (see
+    :func:`bench.interrupts.interrupts_held`)."""
 
     def __init__(self, client: MlflowClient):
         self._client = client
 
     def __getattr__(self, name: str):
         attribute = getattr(self._client, name)
-        return _retry_while_locked(attribute) if callable(attribute) else attribute
+        return _retry_while_locked(_whole(attribute)) if callable(attribute) else attribute
+
+
+def _whole(call):
+    @functools.wraps(call)
+    def held(*args, **kwargs):
+        with interrupts_held():
+            return call(*args, **kwargs)
+
+    return held
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:

@@ -5,11 +5,14 @@ import optuna
 import pytest
 
 from studies.stale import (
+    INTERRUPTED_ATTR,
     RETRY_OF_ATTR,
     STALE_ATTR,
     WORKER_ATTR,
     fail_stale_trials,
+    fail_trials_of,
     is_replaced,
+    requeue_interrupted,
 )
 
 
@@ -53,6 +56,28 @@ def test_a_trial_of_a_vanished_process_is_failed_and_queued_again_once():
     assert retry.user_attrs[RETRY_OF_ATTR] == dead.number
     assert retry.user_attrs["baseline"] is True
     assert retry.suggest_float("x", 0, 10) == 2.0
+
+
+def test_the_trials_of_a_killed_worker_are_failed_as_interrupted_and_retried_once():
+    study = optuna.create_study()
+    killed, other = "host:101:5.00", "host:102:5.00"
+    cut_off, got_as_far, elsewhere = study.ask(), study.ask(), study.ask()
+    for trial, worker in ((cut_off, killed), (got_as_far, killed), (elsewhere, other)):
+        trial.suggest_float("x", 0, 10)
+        trial.set_user_attr(WORKER_ATTR, worker)
+    # Killed after it had queued its retry, before Optuna recorded the trial's end.
+    requeue_interrupted(got_as_far, "SIGTERM")
+
+    assert fail_trials_of(study, killed, "SIGTERM") == [cut_off.number, got_as_far.number]
+    trials = study.get_trials(deepcopy=False)
+    for number in (cut_off.number, got_as_far.number):
+        assert trials[number].state == optuna.trial.TrialState.FAIL
+        assert trials[number].user_attrs[INTERRUPTED_ATTR] == "SIGTERM"
+        assert is_replaced(trials[number])
+    assert trials[elsewhere.number].state == optuna.trial.TrialState.RUNNING
+    retries = [t.user_attrs[RETRY_OF_ATTR] for t in trials if RETRY_OF_ATTR in t.user_attrs]
+    assert sorted(retries) == [cut_off.number, got_as_far.number]  # one each
+    assert fail_trials_of(study, killed, "SIGTERM") == []  # nothing twice
 
 
 def _gone_process() -> str:

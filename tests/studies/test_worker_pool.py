@@ -2,6 +2,8 @@
 one store: no finished trial is lost, none is counted twice, and no MLflow run is
 left RUNNING. Real processes, real signals, the default journal and SQLite stores."""
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from studies.stale import INTERRUPTED_ATTR, RETRY_OF_ATTR, STALE_ATTR
+from studies.stale import INTERRUPTED_ATTR, RETRY_OF_ATTR, STALE_ATTR, WORKER_ATTR
 
 STUDY = [sys.executable, "-m", "bench", "study", "digits-mlp", "--sampler", "random"]
 STUDY += ["--pruner", "none"]
@@ -95,6 +97,52 @@ def test_sigterm_mid_study_closes_runs_as_killed_and_exits_non_zero(folder, jobs
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr
     assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "terminated"
+    assert_cut_off_by_sigterm(folder, running)
+
+
+@pytest.mark.slow
+def test_sigterm_closes_the_runs_of_a_worker_too_slow_to_close_them_itself(folder):
+    # A worker that cannot close its runs in the wait: stopped (SIGSTOP), as a worker
+    # on a machine so loaded it is not scheduled, or one stuck on a lock.
+    folder.env["BENCH_STOP_WAIT_S"] = "3"
+    process = folder.start("--trials", "3", "--max-epochs", "300", "--jobs", "2")
+    running = folder.wait_for_running_trials(process, 2)
+    (worker,) = {_pid(t) for t in running} - {process.pid}
+    _stop_outside_the_journal_lock(worker, folder.cwd / "mlruns" / "optuna.journal.lock")
+    try:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
+    assert process.returncode == 143, stderr
+    assert stderr.strip().splitlines()[-1] == "terminated"
+    client, _ = assert_cut_off_by_sigterm(folder, running)
+    (stuck,) = [t for t in running if _pid(t) == worker]
+    error = client.get_run(stuck.user_attrs["mlflow_run_id"]).data.tags["error"]
+    assert "did not stop within 3 s of SIGTERM" in error
+
+
+def _stop_outside_the_journal_lock(pid: int, lock: Path) -> None:
+    """SIGSTOP ``pid`` while it does not hold the study journal's lock: else the main
+    process, once it has killed the worker, waits out Optuna's 30 s grace for a lock
+    left by a dead process before it can write (right, but slow for a test)."""
+    for _ in range(100):
+        os.kill(pid, signal.SIGSTOP)
+        if not lock.is_symlink():
+            return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.02)
+    pytest.fail("the worker always held the journal's lock")
+
+
+def _pid(trial) -> int:
+    return int(trial.user_attrs[WORKER_ATTR].split(":")[1])
+
+
+def assert_cut_off_by_sigterm(folder, running):
+    """Every run KILLED, every started trial failed as interrupted and queued again
+    once; returns (client, runs)."""
     client, runs = folder.runs()
     trials = folder.trials()
     started = [t for t in trials if t.state.name != "WAITING"]
@@ -112,6 +160,7 @@ def test_sigterm_mid_study_closes_runs_as_killed_and_exits_non_zero(folder, jobs
     # The other waiting trials are starting points enqueued with the study, not yet run.
     for trial in waiting:
         assert RETRY_OF_ATTR in trial.user_attrs or trial.user_attrs.get("known_good")
+    return client, runs
 
 
 @pytest.mark.slow

@@ -101,3 +101,28 @@ def test_orphans_of_every_experiment_are_closed_and_live_runs_kept(mlflow_store)
     # c's process (pid 1) is alive; d says nothing of its process, so it is left alone.
     assert status == {"a": "FAILED", "b": "FAILED", "c": "RUNNING", "d": "RUNNING"}
     assert "ended without closing this run" in client.get_run(runs["a"]).data.tags["error"]
+
+
+def test_the_runs_of_a_killed_worker_are_closed_as_killed_and_no_others(mlflow_store):
+    from bench.tracking.runs import WORKER_TAG, close_runs_of
+
+    client = open_client(f"sqlite:///{mlflow_store}")
+    study, elsewhere = client.create_experiment("study"), client.create_experiment("other")
+    killed, alive = "host:101:5.00", "host:102:5.00"
+    runs = {
+        "killed": client.create_run(study, tags={WORKER_TAG: killed}).info.run_id,
+        "finished": client.create_run(study, tags={WORKER_TAG: killed}).info.run_id,
+        "alive": client.create_run(study, tags={WORKER_TAG: alive}).info.run_id,
+        "other experiment": client.create_run(elsewhere, tags={WORKER_TAG: killed}).info.run_id,
+    }
+    client.set_terminated(runs["finished"], status="FINISHED")
+
+    assert close_runs_of(client, "study", killed, "killed after the wait") == [runs["killed"]]
+    status = {name: client.get_run(run_id).info.status for name, run_id in runs.items()}
+    assert status == {
+        "killed": "KILLED",
+        "finished": "FINISHED",
+        "alive": "RUNNING",
+        "other experiment": "RUNNING",
+    }
+    assert client.get_run(runs["killed"]).data.tags["error"] == "killed after the wait"
