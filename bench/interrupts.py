@@ -69,10 +69,11 @@ def interrupts_held() -> Iterator[None]:
     :func:`raise_if_interrupted` to raise (Keras training calls it at each batch's
     end), and raised at the end of the block if nothing did.
 
-    Also around each call to the MLflow store: a signal raised inside SQLAlchemy can
-    leave a write transaction open on a pooled connection, and this process's own
-    next write (closing its runs as KILLED) then waits on that lock for minutes (seen:
-    a ``--jobs`` worker stuck so until the main process killed it)."""
+    Also around each call to the MLflow store, so no write is cut in half: a signal
+    raised inside SQLAlchemy in the middle of a write can leave the SQLite file locked,
+    and the write that closes the runs as KILLED then waits on the lock for minutes
+    (seen: a ``--jobs`` worker stuck in that write until the main process killed it,
+    its run left RUNNING)."""
     _HELD["depth"] += 1
     try:
         yield

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from bench.data import Dataset
 from bench.errors import TrainingDiverged
@@ -131,10 +132,11 @@ def fit_pipeline(
         return _fit_baseline(pipeline, dataset, validation, holdout)
     callbacks = [StopOnDivergence(), InterruptAtBatchEnd(), *callbacks]
     started = time.perf_counter()
-    features = _fit_features(pipeline, dataset.X_train, dataset.y_train)
+    steps = _feature_steps(pipeline)
+    features = steps.fit_transform(dataset.X_train, dataset.y_train)
     fit_params = {}
     if validation is not None:
-        fit_params["validation_data"] = (pipeline[:-1].transform(validation[0]), validation[1])
+        fit_params["validation_data"] = (steps.transform(validation[0]), validation[1])
     # The feature steps (HOG) above hear Ctrl-C at once; Keras training at each batch's
     # end, never inside TensorFlow, which would turn it into another error.
     with interrupts_held():
@@ -155,11 +157,9 @@ class InterruptAtBatchEnd(keras.callbacks.Callback):
         raise_if_interrupted()
 
 
-def _fit_features(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``X`` through the pipeline's feature steps, fitted on it (``pipeline.fit`` up
-    to the classifier)."""
-    steps = pipeline[:-1]
-    return steps.fit_transform(X, y) if len(steps) else X
+def _feature_steps(pipeline: Pipeline):
+    """The steps before the classifier (scaling, HOG); the identity where there are none."""
+    return pipeline[:-1] if len(pipeline) > 1 else FunctionTransformer()
 
 
 def _fit_baseline(pipeline: Pipeline, dataset: Dataset, validation, holdout: Holdout | None):
