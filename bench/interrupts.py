@@ -51,6 +51,13 @@ def pending_interrupt() -> KeyboardInterrupt | None:
     return None
 
 
+def interruption(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind ``error``, which ended a run or trial: ``error``
+    itself, or the signal that arrived before it (a library turned it into ``error``),
+    or None for an error of its own."""
+    return error if isinstance(error, KeyboardInterrupt) else pending_interrupt()
+
+
 def raise_if_interrupted() -> None:
     """Raise for a Ctrl-C or SIGTERM that arrived: where :func:`interrupts_held` holds
     it back (at each batch's end), and as a safety net at each epoch's end, should
@@ -92,11 +99,11 @@ def signals_as_interrupts() -> Iterator[None]:
         _SIGNALLED["signal"] = signal.SIGTERM
         # A second SIGTERM while runs are being closed must not cut that short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _raise_unless_held(Terminated())
+        _signal_arrived(Terminated())
 
     def interrupt(signum, frame):
         _SIGNALLED["signal"] = signal.SIGINT
-        _raise_unless_held(KeyboardInterrupt())
+        _signal_arrived(KeyboardInterrupt())
 
     _SIGNALLED["signal"] = None
     _HELD.update(depth=0, owed=False)
@@ -128,7 +135,8 @@ def on_signal(action: Callable[[], None]) -> Iterator[None]:
         _ACTIONS.remove(action)
 
 
-def _raise_unless_held(stop: KeyboardInterrupt) -> None:
+def _signal_arrived(stop: KeyboardInterrupt) -> None:
+    """Run the on_signal actions, then raise ``stop``, or owe it within interrupts_held."""
     for action in list(_ACTIONS):
         action()
     if _HELD["depth"]:

@@ -20,7 +20,7 @@ from bench.benchmarks import Benchmark
 from bench.benchmarks.overrides import tunable_params
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
-from bench.interrupts import Terminated, pending_interrupt
+from bench.interrupts import Terminated, interruption
 from bench.reports import gradient_metrics, gradient_profile
 from bench.tracking.artifacts import dataset_records, log_reports
 from bench.tracking.callbacks import EpochLogger
@@ -136,7 +136,7 @@ class TrialObjective:
         except BaseException as error:
             # After Ctrl-C or SIGTERM, whatever ended the trial is the signal's doing
             # (see bench.interrupts): not a result, so its configuration runs again, once.
-            stop = error if isinstance(error, KeyboardInterrupt) else pending_interrupt()
+            stop = interruption(error)
             if stop is None:
                 raise
             requeue_interrupted(trial, "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C")

@@ -67,11 +67,11 @@ class WorkerPool:
         killed. Called from the signal handler as soon as Ctrl-C or SIGTERM arrives,
         so the workers stop while this process closes its own runs, and a worker stuck
         on a lock this process needs is killed without this process's help."""
-        if self._killer is not None:
+        running = [process for process in self.processes if process.poll() is None]
+        if self._killer is not None or not running:
             return
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        for process in running:
+            process.send_signal(signal.SIGTERM)
         self._killer = threading.Timer(self.stop_wait, self._kill_remaining)
         self._killer.daemon = True
         self._killer.start()
@@ -86,7 +86,8 @@ class WorkerPool:
         self.terminate()
         for process in self.processes:
             process.wait()
-        self._killer.cancel()
+        if self._killer is not None:
+            self._killer.cancel()
         return [self.identities[index] for index in sorted(self._killed)]
 
     def _kill_remaining(self) -> None:

@@ -23,7 +23,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from bench import environment
 from bench.errors import TrackingError
-from bench.interrupts import pending_interrupt
+from bench.interrupts import interruption
 from bench.processes import process_is_gone, this_process
 from bench.tracking.store import experiment_id, open_client
 
@@ -156,16 +156,15 @@ def tracked_run(
     run = TrackedRun(client, run_id, exp_id)
     try:
         yield run
-    except KeyboardInterrupt:
-        client.set_terminated(run_id, status="KILLED")
-        raise
     except BaseException as error:
-        stop = pending_interrupt()
+        # Cut off by Ctrl-C or SIGTERM, whatever the library it landed in made of it.
+        stop = interruption(error)
         if stop is None:
             record_failure(run, error)
             raise
-        # Cut off by Ctrl-C or SIGTERM, whatever the library it landed in made of it.
         client.set_terminated(run_id, status="KILLED")
+        if stop is error:
+            raise
         raise stop from error
     else:
         client.set_terminated(run_id, status="FINISHED")
