@@ -1,17 +1,13 @@
-"""Keras backend start-up: keep the libraries' own chatter out of the terminal.
-
-TensorFlow's C++ runtime writes log lines straight to file descriptor 2 while it is
-imported, whatever Python's logging says; the only way to keep them off the
-terminal is to point that descriptor elsewhere for the duration of the import.
+"""Keras backend start-up for the command line: keep the libraries' own chatter out
+of the terminal (``estimators.backends`` hides TensorFlow's start-up lines, which its
+C++ runtime writes straight to file descriptor 2), and share the cores among workers.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import warnings
-from collections.abc import Iterator
 
 NOISY_LOGGERS = ("tensorflow", "absl", "keras", "h5py", "matplotlib", "PIL", "optuna")
 
@@ -56,30 +52,15 @@ def share_cores(workers: int) -> int:
 
 
 def import_keras(*, quiet: bool = True):
-    """Import Keras (and with it the backend framework), optionally silently."""
+    """Import Keras (and with it the backend framework), optionally silently (see
+    :func:`estimators.backends.tensorflow_start_up_hidden`)."""
     if not quiet:
+        # Before any of our estimators: they would hide TensorFlow's start-up lines.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         import keras
 
         return keras
     quiet_libraries()
-    with stderr_to_devnull():
-        import keras
-    return keras
+    from estimators import backends  # Keras starts there, its start-up lines hidden
 
-
-@contextlib.contextmanager
-def stderr_to_devnull() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null, then restore it (even on errors)."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all (e.g. a detached process): nothing to hide
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    return backends.keras

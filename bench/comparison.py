@@ -41,6 +41,9 @@ NUMBER_COLUMNS = (
     "fit_seconds_mean",
 )
 _FIXED_COLUMNS = frozenset({"#", "benchmark", "source", "seeds", "runs", *NUMBER_COLUMNS})
+EPOCHS = "epochs"  # the column of the epochs a row's networks trained
+# A study's parent logs the epochs of the best trial it refitted (studies/refit.py).
+_STUDY_EPOCHS = "best_epochs"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,12 @@ class Configuration:
         """Its runs' seeds, in numeric order, each once."""
         return sorted_seeds(run_seed(run) for run in self.runs)
 
+    @property
+    def epochs(self) -> str:
+        """The epochs its networks trained (see :func:`run_epochs`); ``""`` for a
+        scikit-learn baseline, or runs that do not say."""
+        return next((run_epochs(run) for run in self.runs if run_epochs(run)), "")
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -100,7 +109,9 @@ class Comparison:
         One row per configuration: ``#``, ``benchmark``, ``source`` (when not every
         row is a plain ``bench run``), the parameters that differ, ``seeds``, ``n``, the
         test accuracy's mean, standard deviation and 95% interval, macro F1, weights,
-        fit seconds and the run ids.
+        fit seconds and the run ids. ``epochs`` is among the parameters whenever two rows
+        trained different numbers of epochs, whatever their kind (a study's parent logs
+        its refit's epochs under another name than a ``bench run``).
     left_out : dict of str to int
         Why runs without a test score are not rows -> how many.
     """
@@ -214,7 +225,20 @@ def differing_params(configurations: Sequence[Configuration]) -> list[str]:
     for params in kinds.values():
         names = set().union(*params)
         differing |= {name for name in names if len({p.get(name) for p in params}) > 1}
-    return sorted(differing)
+    # Epochs are compared across every row, as one column (see comparison_table).
+    return sorted(name for name in differing if not is_epochs_param(name))
+
+
+def is_epochs_param(name: str) -> bool:
+    """Whether parameter ``name`` holds a run's epochs (see :func:`run_epochs`)."""
+    return name.endswith("__epochs") or name == _STUDY_EPOCHS
+
+
+def run_epochs(run: RunRecord) -> str:
+    """The epochs the run's network trained, as text: its classifier's ``clf__epochs``,
+    or for a study's parent (scored by its refit) ``best_epochs``; ``""`` for a
+    scikit-learn baseline, which has none."""
+    return next((value for name, value in run.params.items() if is_epochs_param(name)), "")
 
 
 def column_names(params: Sequence[str]) -> dict[str, str]:
@@ -237,6 +261,9 @@ def comparison_table(configurations: Sequence[Configuration]) -> pd.DataFrame:
     params = differing_params(configurations)
     columns = column_names(params)
     show_source = any(c.source != "bench run" for c in configurations)
+    # Rows of different epochs are told apart, whatever else differs (a study's refit
+    # and `bench run` share no other parameter); networks only: a baseline has none.
+    show_epochs = len({c.epochs for c in configurations} - {""}) > 1
     rows = []
     for rank, configuration in enumerate(configurations, start=1):
         values = dict(configuration.params)
@@ -246,6 +273,8 @@ def comparison_table(configurations: Sequence[Configuration]) -> pd.DataFrame:
         row = {"#": rank, "benchmark": configuration.benchmark}
         if show_source:
             row["source"] = configuration.source
+        if show_epochs:
+            row[EPOCHS] = configuration.epochs
         row |= {columns[name]: values.get(name, "") for name in params}
         row |= {
             "seeds": seed_ranges(configuration.seeds),

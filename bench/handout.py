@@ -48,11 +48,16 @@ MAX_CURVES = 6  # configurations with learning curves, best first
 MAX_CONFUSION = 3  # confusion matrices, of the best run of the best configurations
 STUDY_PLOTS = {
     "plots/optimization_history.png": "Optimisation history: each trial's validation "
-    "accuracy, in the order the trials ran.",
+    "accuracy, in the order the trials ran; a pruned trial at the last value it reported "
+    "before the pruner stopped it.",
     "plots/best_so_far.png": "The best validation accuracy found so far, against time.",
     "plots/param_importances.png": "Parameter importances: how much of the change in "
-    "validation accuracy each searched parameter explains (fANOVA).",
+    "validation accuracy each searched parameter explains (fANOVA over the complete "
+    "trials, as many as its title says).",
 }
+# What a study logs instead of a plot it had too few trials for: one line, shown in the
+# plot's place.
+_NOTE_SUFFIX = ".txt"
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -130,13 +135,19 @@ def best_confusion_matrices(client, configurations: Sequence[Configuration]) -> 
     return pictures
 
 
-def study_plots(client, study: RunRecord) -> list[Picture]:
-    """The plots of :data:`STUDY_PLOTS` the study's parent run logged."""
-    found = [
-        (artifact_bytes(client, study.run_id, path), caption)
-        for path, caption in STUDY_PLOTS.items()
-    ]
-    return [Picture(png, caption) for png, caption in found if png is not None]
+def study_plots(client, study: RunRecord) -> list[Picture | str]:
+    """The plots of :data:`STUDY_PLOTS` the study's parent run logged, in order; in
+    place of one left out, the line the study logged to say why (``.txt``)."""
+    shown: list[Picture | str] = []
+    for path, caption in STUDY_PLOTS.items():
+        png = artifact_bytes(client, study.run_id, path)
+        if png is not None:
+            shown.append(Picture(png, caption))
+            continue
+        note = artifact_bytes(client, study.run_id, path.removesuffix(".png") + _NOTE_SUFFIX)
+        if note is not None:
+            shown.append(note.decode("utf-8").strip())
+    return shown
 
 
 def latest_study_parent(records: Sequence[RunRecord]) -> RunRecord | None:
@@ -152,7 +163,7 @@ def report_html(
     curves: dict[int, dict[str, list[tuple[int, float]]]],
     confusion: Sequence[Picture],
     study: RunRecord | None,
-    plots: Sequence[Picture],
+    plots: Sequence[Picture | str],
 ) -> str:
     """The whole report as one HTML document.
 
@@ -168,8 +179,8 @@ def report_html(
         The confusion matrices to show, best first.
     study : RunRecord or None
         The study parent whose search the report describes.
-    plots : sequence of Picture
-        The study's plots.
+    plots : sequence of Picture or str
+        The study's plots; a text, the note shown in place of a plot left out.
     """
     title = f"Experiment “{experiment}”"
     parts = [f"<h1>{_text(title)}</h1>", _introduction(records, comparison)]
@@ -257,12 +268,12 @@ def _comparison_section(comparison: Comparison) -> list[str]:
 
 def _curves_section(comparison: Comparison, curves) -> list[str]:
     parts = []
-    missing = []
+    missing: dict[str, list[str]] = {}
     for rank, by_seed in curves.items():
         configuration = comparison.configurations[rank - 1]
         # A baseline logs its validation accuracy once: a point, not a curve.
         if not any(len(points) > 1 for points in by_seed.values()):
-            missing.append(f"#{rank}")
+            missing.setdefault(_why_no_curve(configuration), []).append(f"#{rank}")
             continue
         figure = seed_curves_figure(by_seed, metric=CURVE_METRIC)
         parts.append(_figure(figure_png(figure), _row_label(rank, configuration, comparison)))
@@ -273,15 +284,23 @@ def _curves_section(comparison: Comparison, curves) -> list[str]:
         "images held out from training (never the test set). With several seeds, each "
         "seed is a thin line and the thick black line is their mean.</p>"
     )
-    if missing:
-        intro += (
-            f'<p class="note">No per-epoch curve for {", ".join(missing)}: scikit-learn '
-            "models fit in one go, and a study's refit logs its final scores only.</p>"
-        )
+    for why, ranks in missing.items():
+        intro += f'<p class="note">No per-epoch curve for {", ".join(ranks)}: {why}.</p>'
     return ["<h2>Learning curves</h2>", intro, *parts]
 
 
-def _study_section(study: RunRecord, plots: Sequence[Picture]) -> list[str]:
+def _why_no_curve(configuration: Configuration) -> str:
+    name = configuration.benchmark
+    network = bool(configuration.epochs) or (
+        name in benchmark_names() and get_benchmark(name).trains_by_epoch
+    )
+    if not network:
+        return "a scikit-learn model, fitted in one go"
+    # A network without epochs in MLflow: a study refitted before refits logged them.
+    return "its runs logged no per-epoch validation accuracy"
+
+
+def _study_section(study: RunRecord, plots: Sequence[Picture | str]) -> list[str]:
     name = study.tags["study"]
     parts = [f"<h2>Study “{_text(name)}”</h2>"]
     facts = [
@@ -296,11 +315,14 @@ def _study_section(study: RunRecord, plots: Sequence[Picture]) -> list[str]:
         facts.append(("Its validation accuracy", f"{study.metrics['best_val_accuracy']:.4f}"))
     rows = "".join(f"<dt>{_text(k)}</dt><dd>{_text(v)}</dd>" for k, v in facts if v.strip(", "))
     parts.append(f'<dl class="facts">{rows}</dl>')
-    if not plots:
-        parts.append(
-            '<p class="note">The study logged no plots: it had too few finished trials.</p>'
-        )
-    parts += [_figure(picture.png, picture.caption) for picture in plots]
+    if not any(isinstance(shown, Picture) for shown in plots):
+        parts.append('<p class="note">The study logged no plots: no trial completed.</p>')
+    parts += [
+        f'<p class="note">{_text(shown)}</p>'
+        if isinstance(shown, str)
+        else _figure(shown.png, shown.caption)
+        for shown in plots
+    ]
     return parts
 
 

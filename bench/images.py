@@ -4,8 +4,9 @@ size, colour or grey, dark ink on light paper or the reverse.
 For models trained on MNIST-like digits this is MNIST's own preprocessing: grey, ink
 made bright on a dark background, cropped to the ink, the longer side scaled to 20 of
 28 pixels, and centred by centre of mass in the 28x28 frame (LeCun et al.). Clothing
-(Fashion-MNIST) is cropped and scaled to fill the frame instead. Colour models (32x32)
-get the picture resized. Nothing here loads a model or prints.
+(Fashion-MNIST) and scikit-learn's 8x8 digits, whose digits span the whole frame's
+height, are cropped and scaled to fill the frame instead. Colour models (32x32) get
+the picture resized. Nothing here loads a model or prints.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from bench.errors import UsageError
 
 # Share of the frame the object's longer side takes: MNIST's 20 of 28 pixels.
 _DIGIT_BOX = 20 / 28
+# Datasets whose objects fill the frame: Fashion-MNIST's clothes, and load_digits'
+# digits, 8 pixels tall in their 8x8 (a 6-pixel digit in MNIST's box reads as another).
+_FILLS_THE_FRAME = ("fashion-mnist", "digits")
 _INK_THRESHOLD = 0.2  # of the brightest ink, after inversion: what counts as the object
 
 
@@ -49,7 +53,7 @@ def image_style(dataset: str, shape, pixel_max: float) -> ImageStyle:
     shape = tuple(int(side) for side in shape)
     if len(shape) == 3:  # colour photographs: resize only
         return ImageStyle(shape, pixel_max, None)
-    box = 1.0 if dataset == "fashion-mnist" else _DIGIT_BOX
+    box = 1.0 if dataset in _FILLS_THE_FRAME else _DIGIT_BOX
     return ImageStyle(shape, pixel_max, box)
 
 

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.configure import check_buildable, configured_pipeline
-from bench.benchmarks.overrides import tunable_params
+from bench.benchmarks.overrides import all_params, shown_params
 from bench.data import Dataset, load_dataset
 from bench.errors import RunInterrupted, UsageError
 from bench.tracking.artifacts import dataset_records, log_outcome, log_repeats
@@ -83,12 +83,12 @@ def run_benchmark(
     tags = run_tags(benchmark, seed, command)
     with tracked_run(
         experiment,
-        f"{benchmark.name} seed={seed}",
+        run_name(benchmark, seed=seed, epochs=epochs, overrides=overrides),
         tags,
         client=client,
         parent_run_id=parent_run_id,
     ) as run:
-        run.log_params(run_params(pipeline, dataset, seed))
+        log_run_params(run, pipeline, dataset, seed)
         logger = EpochLogger(run)
         holdout = baseline_holdout(benchmark, seed)
         if on_fit is not None:
@@ -117,8 +117,9 @@ def run_benchmark(
 
 def check_configuration(
     benchmark: Benchmark, *, seed: int, epochs: int | None, assignments: Sequence[str]
-) -> None:
-    """Check ``--epochs`` and ``--set`` before any data is loaded or run opened.
+) -> dict[str, Any]:
+    """Check ``--epochs`` and ``--set`` before any data is loaded or run opened; returns
+    the overrides (full parameter names -> values).
 
     Raises
     ------
@@ -126,11 +127,12 @@ def check_configuration(
         For an unknown parameter, a value the estimators reject, or epochs given for
         a baseline.
     """
-    unchecked, _ = configured_pipeline(
+    unchecked, overrides = configured_pipeline(
         benchmark, pixel_max=255.0, seed=seed, epochs=epochs, assignments=assignments
     )
     if assignments:  # every declared benchmark builds (a test proves it); a --set may not
         check_buildable(unchecked, benchmark)
+    return overrides
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def run_repeats(
     if repeats < 2:
         raise UsageError(f"--repeats needs at least 2 seeds to show a spread, got {repeats}")
     benchmark = get_benchmark(name)
-    check_configuration(
+    overrides = check_configuration(
         benchmark,
         seed=seed,
         epochs=options.get("epochs"),
@@ -186,7 +188,7 @@ def run_repeats(
     close_orphaned_runs(client, experiment)
     seeds = range(seed, seed + repeats)
     tags = run_tags(benchmark, seed, command) | {"repeats": repeats, "seed": _seed_range(seeds)}
-    title = f"{benchmark.name} seeds {_seed_range(seeds)}"
+    title = run_name(benchmark, seeds=seeds, epochs=options.get("epochs"), overrides=overrides)
     with tracked_run(experiment, title, tags, client=client) as parent:
         runs = []
         for k, each in enumerate(seeds, start=1):
@@ -243,9 +245,46 @@ def run_tags(benchmark: Benchmark, seed: int, command: str | None) -> dict[str, 
     return tags | provenance_tags(command)
 
 
+def run_name(
+    benchmark: Benchmark,
+    *,
+    epochs: int | None,
+    overrides: dict[str, Any],
+    seed: int | None = None,
+    seeds: range | None = None,
+) -> str:
+    """What tells the run apart in the runs view: what it changed from the benchmark's
+    defaults, and its seed (or ``seeds``, for the parent of one run per seed).
+
+    >>> from bench.benchmarks import get_benchmark
+    >>> run_name(get_benchmark("digits-mlp"), seed=0, epochs=5, overrides={"clf__dropout": 0.2})
+    'digits-mlp epochs=5 dropout=0.2 seed=0'
+    >>> run_name(get_benchmark("digits-mlp"), seeds=range(5), epochs=None, overrides={})
+    'digits-mlp seeds 0-4'
+    """
+    changed = {"epochs": epochs} if epochs is not None else {}
+    changed |= {name.rsplit("__", 1)[-1]: value for name, value in overrides.items()}
+    words = [f"{name}={_short(value)}" for name, value in changed.items()]
+    which = f"seed={seed}" if seeds is None else f"seeds {_seed_range(seeds)}"
+    return " ".join([benchmark.name, *words, which])
+
+
+def _short(value: Any) -> str:
+    return value.replace(" ", "") if isinstance(value, str) else repr(value).replace(" ", "")
+
+
+def log_run_params(run, pipeline: Pipeline, dataset: Dataset, seed: int) -> None:
+    """Log the parameters a user chose or could change as the run's parameters, and
+    every parameter, wrapper plumbing included, as ``params.json``."""
+    run.log_params(run_params(pipeline, dataset, seed))
+    run.log_dict(all_params(pipeline), "params.json")
+
+
 def run_params(pipeline: Pipeline, dataset: Dataset, seed: int) -> dict[str, Any]:
-    """Every estimator parameter, flattened, plus the seed and the data's identity."""
-    params = dict(tunable_params(pipeline))
+    """The estimator parameters a user sets (see
+    :func:`~bench.benchmarks.overrides.shown_params`), plus the seed and the data's
+    identity."""
+    params = dict(shown_params(pipeline))
     params.update(
         {
             "seed": seed,

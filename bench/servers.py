@@ -16,27 +16,69 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.errors import BenchError, UsageError
 
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 10
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on ``port`` of ``host`` now.
+
+    A port left in TIME_WAIT by connections closed in the last minute (a browser's,
+    say) counts as free: servers, uvicorn's among them, bind with ``SO_REUSEADDR``,
+    and so does this probe. A port something listens on is not free.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
     """``preferred`` if nothing listens on it, else a port the system picks."""
-    for port in ((preferred,) if preferred else ()) + (0,):
-        with socket.socket() as probe:
-            try:
-                probe.bind((host, port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    raise OSError(f"no free port on {host}")
+    if preferred and port_is_free(preferred, host):
+        return preferred
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def serving_port(requested: int | None, default: int, host: str = "127.0.0.1") -> int:
+    """The port to serve on: ``requested`` as asked, or ``default`` if free, else a
+    free one. A port the user asked for is never swapped for another in silence.
+
+    Raises
+    ------
+    UsageError
+        If ``requested`` is in use.
+    """
+    if requested is None:
+        return free_port(default, host)
+    if not port_is_free(requested, host):
+        raise UsageError(
+            f"port {requested} is in use on {host}; choose another with --port, "
+            "or leave --port out to take a free one"
+        )
+    return requested
+
+
+def answers_ok(url: str, timeout: float = 2.0) -> bool:
+    """Whether ``url`` answers with a success (2xx) now."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return 200 <= response.status < 300
+    except (OSError, ValueError):  # refused, timed out, an HTTP error, a bad address
+        return False
 
 
 @dataclass
@@ -59,6 +101,11 @@ class Server:
     process: subprocess.Popen
     log: Path
     _log_folder: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    @property
+    def port(self) -> int:
+        """The port in :attr:`address`."""
+        return int(urllib.parse.urlsplit(self.address).port)
 
     def stop(self) -> None:
         """Stop the server and every process in its group (the MLflow UI, for one,

@@ -3,6 +3,10 @@ small linear term)."""
 
 from __future__ import annotations
 
+# First, so that Keras and its backend start there, without TensorFlow's start-up lines.
+from estimators import backends  # noqa: F401
+
+# isort: split
 import keras
 
 ACTIVATIONS = (

@@ -1,14 +1,65 @@
-"""What differs between Keras backends: gradients, op determinism, and TensorFlow's
-gradient registry. The one module of the project that imports TensorFlow (and JAX or
-torch), and only for the backend Keras runs on.
+"""What differs between Keras backends: start-up, gradients, op determinism, tracing,
+and TensorFlow's gradient registry. The one module of the project that imports
+TensorFlow (and JAX or torch), and only for the backend Keras runs on; the other
+modules of ``estimators`` import it before Keras, so the backend starts here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import warnings
+from collections.abc import Iterator
 
-import keras
 import numpy as np
+
+
+@contextlib.contextmanager
+def tensorflow_start_up_hidden() -> Iterator[None]:
+    """Import TensorFlow inside this block without its start-up log lines, unless the
+    user has set TensorFlow's logging (``TF_CPP_MIN_LOG_LEVEL``) to show them.
+
+    Without a setting, ``TF_CPP_MIN_LOG_LEVEL`` becomes 3 (no C++ log lines: the
+    "failed call to cuInit" and NodeDef errors a CPU-only machine gets); child
+    processes, such as joblib's workers, inherit it. TensorFlow's C++ library writes
+    its start-up lines (oneDNN, CUDA) before it reads that variable, so file
+    descriptor 2 points at /dev/null while it loads if the level hides INFO lines.
+    Nothing changes once TensorFlow is imported: its logging is then the user's.
+    ``TF_ENABLE_ONEDNN_OPTS`` is left alone: it changes the numbers, not the logs.
+    """
+    if "tensorflow" in sys.modules:
+        yield
+        return
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if level.strip() in ("", "0"):
+        yield
+        return
+    with _stderr_to_devnull():
+        yield
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all (a detached process): nothing to hide
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+with tensorflow_start_up_hidden():
+    # Keras starts its backend on import; scikeras imports TensorFlow whatever it is.
+    import keras
+    import scikeras.wrappers  # noqa: F401
 
 
 def layer_gradients(model: keras.Model, x, y) -> dict[str, float]:
@@ -131,3 +182,24 @@ def _gradient_registry() -> dict:
 
 
 _MOVED_WARNED: list[bool] = []
+
+
+def expect_one_predict_trace_per_model(model: keras.Model) -> None:
+    """Tell TensorFlow that ``model``'s prediction function is traced once for this
+    model, so that it does not warn about retracing.
+
+    Every fit builds a new model (scikit-learn fits from scratch) and Keras makes a new
+    ``tf.function`` for each model's predictions, which must be traced once. TensorFlow
+    counts traces by the Python code of the traced function, which all models share,
+    so six fits that each predict one batch read as one function retraced six times.
+    Retracing within one model (a batch of another shape) is the caller's to avoid.
+    Keras' training and evaluation functions are traced once per fit and then called
+    once per batch, so they do not warn.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return
+    model.make_predict_function()
+    # Private TensorFlow API, checked by tests/estimators/test_quiet.py. TensorFlow sets
+    # it itself on the functions of a loaded SavedModel, for the same reason.
+    if hasattr(model.predict_function, "_omit_frequent_tracing_warning"):
+        model.predict_function._omit_frequent_tracing_warning = True

@@ -7,6 +7,14 @@ import contextlib
 import math
 import numbers
 
+# First, so that Keras and its backend start there, without TensorFlow's start-up lines.
+from estimators.backends import (
+    enable_op_determinism,
+    expect_one_predict_trace_per_model,
+    layer_gradients,
+)
+
+# isort: split
 import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier
@@ -14,7 +22,6 @@ from sklearn.utils import ClassifierTags, check_scalar
 from sklearn.utils.validation import check_array, column_or_1d
 
 from estimators.activations import resolve_activation
-from estimators.backends import enable_op_determinism, layer_gradients
 from estimators.splits import holdout_indices
 
 
@@ -248,10 +255,33 @@ class KerasImageClassifier(KerasClassifier):
             keras.utils.set_random_seed(int(self._random_state))
             enable_op_determinism()
 
+    # --- prediction ----------------------------------------------------------------
+    def _predict_raw(self, X, **kwargs):
+        # Keras traces its prediction function once per batch shape, so the short last
+        # batch of a predict would cost a second trace (a second compilation on JAX):
+        # it is padded to a full batch with copies of the last image, then cut off.
+        if not self.initialized_:
+            return super()._predict_raw(X, **kwargs)  # scikeras' NotFittedError
+        X = self._checked_images(X, reset=False)
+        batch_size = (
+            kwargs.get("batch_size")
+            or getattr(self, "predict__batch_size", None)
+            or self.batch_size
+            or _KERAS_BATCH_SIZE
+        )
+        padding = -len(X) % batch_size if batch_size > 0 else 0
+        if padding:
+            X = np.concatenate([X, np.repeat(X[-1:], padding, axis=0)])
+        expect_one_predict_trace_per_model(self.model_)
+        return super()._predict_raw(X, **kwargs)[: len(X) - padding]
+
     # --- reporting -----------------------------------------------------------------
     def count_weights(self) -> int:
         """Number of weights (trainable and not) in the fitted Keras model."""
         return int(self.model_.count_params())
+
+
+_KERAS_BATCH_SIZE = 32  # what Keras' predict uses when batch_size is None
 
 
 def _one_cycle(peak: float, steps: int):

@@ -17,14 +17,14 @@ import optuna
 from sklearn.model_selection import train_test_split
 
 from bench.benchmarks import Benchmark
-from bench.benchmarks.overrides import tunable_params
+from bench.benchmarks.overrides import all_params, shown_params
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
 from bench.interrupts import Terminated, interruption
 from bench.reports import gradient_metrics, gradient_profile
 from bench.tracking.artifacts import dataset_records, log_reports
 from bench.tracking.callbacks import EpochLogger
-from bench.tracking.runs import tracked_run
+from bench.tracking.runs import RUN_NAME_TAG, tracked_run
 from bench.training import RunOutcome, fit_pipeline, score_on_test
 from estimators.backends import forget_traced_gradients, traced_gradient_names
 from estimators.sizes import stored_numbers
@@ -106,6 +106,12 @@ class StopAtDeadline(keras.callbacks.Callback):
             raise optuna.TrialPruned(f"time budget reached after epoch {epoch + 1}")
 
 
+def trial_run_name(number: int) -> str:
+    """The MLflow run name of trial ``number``: ``trial 003`` (``trial 003 pruned`` once
+    pruned)."""
+    return f"trial {number:03d}"
+
+
 @dataclass
 class TrialObjective:
     """Callable objective for ``study.optimize``; each trial is an MLflow child run.
@@ -159,27 +165,36 @@ class TrialObjective:
         # its network is recorded, with its error.
         with tracked_run(
             self.experiment,
-            f"trial {trial.number:03d}",
+            trial_run_name(trial.number),
             {**tags, "benchmark": self.benchmark.name, **self.provenance},
             client=self.client,
             parent_run_id=self.parent_run_id,
         ) as run:
             trial.set_user_attr("mlflow_run_id", run.run_id)
             pipeline = self._sampled_pipeline(trial)
-            run.log_params({**tunable_params(pipeline), "seed": self.seed, **trial.params})
+            run.log_params({**shown_params(pipeline), "seed": self.seed, **trial.params})
+            run.log_dict(all_params(pipeline), "params.json")
             run.log_datasets(self._datasets())
             # The parameters above are logged under the benchmark's step names; from
             # here on the feature steps may be wrapped by the cache.
             pipeline = self._with_feature_cache(pipeline)
-            fitted = self._train(trial, pipeline, run)
-            if isinstance(fitted, optuna.TrialPruned):
-                pruned = fitted
-            else:
-                pruned = None
-                outcome = self._outcome(pipeline, run, *fitted)
+            history, seconds, pruned = self._train(trial, pipeline, run)
+            # A pruned trial is scored and pictured too, as the network was when stopped.
+            outcome = self._outcome(pipeline, run, history, seconds, pruned=pruned is not None)
+            if pruned is None:
                 run.set_tags({"trial_state": "COMPLETE"})
                 if gradient_metrics(outcome.history):  # for the study's comparison figure
                     trial.set_user_attr("gradient_profile", gradient_profile(outcome.history))
+            else:
+                # The run stays FINISHED (KILLED means interrupted here); its name tells
+                # it from a complete trial in the MLflow runs table.
+                run.set_tags(
+                    {
+                        "trial_state": "PRUNED",
+                        "pruned": str(pruned),
+                        RUN_NAME_TAG: f"{trial_run_name(trial.number)} pruned",
+                    }
+                )
         if pruned is not None:
             raise pruned
         return self._values(outcome)
@@ -243,25 +258,29 @@ class TrialObjective:
         return with_cached_features(pipeline, self.feature_cache, inputs)
 
     def _train(self, trial, pipeline, run):
-        """Fit; return (history, seconds), or the TrialPruned to re-raise once the run
-        is closed."""
+        """Fit; return (history, seconds, None), or for a pruned trial (the epochs it
+        trained, seconds, the TrialPruned to re-raise once the run is closed)."""
         callbacks = [PruneOnValidation(trial, report=len(self.objectives) == 1)]
         if self.deadline is not None:
             callbacks.append(StopAtDeadline(self.deadline))
+        # Keras' own History misses the epoch a callback stops training in; this one
+        # records each epoch before the pruning callbacks run.
+        so_far = keras.callbacks.History()
+        started = time.perf_counter()
         try:
             history, seconds = fit_pipeline(
                 pipeline,
                 self.data,
                 # The logger first: a pruned trial keeps its curve up to the prune.
-                callbacks=[EpochLogger(run), *callbacks],
+                callbacks=[EpochLogger(run), so_far, *callbacks],
                 validation=(self.data.X_test, self.data.y_test),
             )
         except optuna.TrialPruned as pruned:
-            run.set_tags({"trial_state": "PRUNED", "pruned": str(pruned)})
-            return pruned
-        return history, seconds
+            history = {key: [float(v) for v in values] for key, values in so_far.history.items()}
+            return history, time.perf_counter() - started, pruned
+        return history, seconds, None
 
-    def _outcome(self, pipeline, run, history, seconds) -> RunOutcome:
+    def _outcome(self, pipeline, run, history, seconds, *, pruned: bool) -> RunOutcome:
         scores = score_on_test(pipeline, self.data)  # the validation split
         outcome = RunOutcome(
             pipeline=pipeline,
@@ -279,7 +298,12 @@ class TrialObjective:
                 "n_weights": outcome.n_weights,
             }
         )
-        log_reports(run, outcome, self.data.y_test, self.data.class_names, self.data.X_test)
+        split = "Validation split"
+        if pruned:
+            split += f", pruned after epoch {len(history.get('val_accuracy', []))}"
+        log_reports(
+            run, outcome, self.data.y_test, self.data.class_names, self.data.X_test, split=split
+        )
         return outcome
 
     def _values(self, outcome: RunOutcome):

@@ -1,5 +1,5 @@
-"""Study figures for the parent run: optimisation history, parameter importances,
-parallel coordinates and (multi-objective) the Pareto front.
+"""Study figures for the parent run: optimisation history (pruned trials included),
+parameter importances, parallel coordinates and (multi-objective) the Pareto front.
 
 Optuna draws them with pyplot; whoever logs a figure closes it
 (:meth:`bench.tracking.runs.TrackedRun.log_figure` does), so a long-lived process does
@@ -13,47 +13,78 @@ from collections.abc import Callable
 
 import numpy as np
 import optuna
+import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 ACCURACY = "validation accuracy"
+COMPLETE, PRUNED = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+MAXIMIZE = optuna.study.StudyDirection.MAXIMIZE
+# Parameter importances come from fANOVA (Optuna's default evaluator): a random forest
+# fitted to the complete trials' parameters -> accuracy. With fewer trials than ten it
+# splits on a handful of points, and the bars rank the luck of a few draws rather than
+# the parameters; ten is also how many trials Optuna's TPE samples at random before it
+# trusts a model of the space (its n_startup_trials).
+MIN_TRIALS_FOR_IMPORTANCES = 10
+IMPORTANCES = "param_importances.png"
 
 
 def study_figures(study: optuna.Study) -> dict[str, Figure]:
     """``{file name: figure}`` for every figure the study has enough trials to draw.
 
-    A figure that needs more than the study holds (importances need two complete
-    trials with a varying parameter) is left out rather than drawn empty.
+    A figure that needs more than the study holds is left out rather than drawn empty:
+    importances need :data:`MIN_TRIALS_FOR_IMPORTANCES` complete trials (see
+    :func:`study_notes` for the line that says so).
     """
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    complete = study.get_trials(deepcopy=False, states=(COMPLETE,))
     if not complete:
         return {}
     figures = {}
-    for name, draw in _figures(study).items():
+    for name, draw in _figures(study, len(complete)).items():
         figure = _drawn(draw)
         if figure is not None:
             figures[name] = figure
     return figures
 
 
-def _figures(study: optuna.Study) -> dict[str, Callable]:
+def study_notes(study: optuna.Study) -> dict[str, str]:
+    """``{file name: one line}`` for each figure left out for too few trials, to be
+    shown in its place (``param_importances.txt``)."""
+    complete = len(study.get_trials(deepcopy=False, states=(COMPLETE,)))
+    if not complete or complete >= MIN_TRIALS_FOR_IMPORTANCES:
+        return {}
+    trials = f"{complete} complete trial{'s' if complete != 1 else ''}"
+    return {
+        IMPORTANCES.replace(".png", ".txt"): (
+            f"Parameter importances left out: the study has {trials}, and fANOVA needs at "
+            f"least {MIN_TRIALS_FOR_IMPORTANCES} to tell a parameter's effect from chance."
+        )
+    }
+
+
+def _figures(study: optuna.Study, complete: int) -> dict[str, Callable]:
     from optuna.visualization import matplotlib as plots
 
     def accuracy(trial):
         return trial.values[0]
 
+    def importances():
+        ax = plots.plot_param_importances(study, target_name=ACCURACY, **target)
+        ax.set_title(f"Hyperparameter importances (fANOVA over {complete} complete trials)")
+        return ax
+
     # Multi-objective plots need the accuracy objective named as their target.
     target = {} if len(study.directions) == 1 else {"target": accuracy}
     figures = {
-        "optimization_history.png": lambda: plots.plot_optimization_history(
-            study, target_name=ACCURACY, **target
-        ),
-        "param_importances.png": lambda: plots.plot_param_importances(
-            study, target_name=ACCURACY, **target
+        "optimization_history.png": lambda: history_figure(
+            history_table(study), maximize=study.directions[0] == MAXIMIZE
         ),
         "parallel_coordinates.png": lambda: plots.plot_parallel_coordinate(
             study, target_name=ACCURACY, **target
         ),
     }
+    if complete >= MIN_TRIALS_FOR_IMPORTANCES:
+        figures[IMPORTANCES] = importances
     if len(study.directions) > 1:
         figures["pareto_front.png"] = lambda: plots.plot_pareto_front(
             study, target_names=[ACCURACY, "weights"]
@@ -82,9 +113,67 @@ def _drawn(draw: Callable) -> Figure | None:
 
 
 def _figure_of(axes):
-    # Parallel coordinates and importances return one Axes; some plots an array.
+    # Parallel coordinates and importances return one Axes; some plots an array, ours
+    # a Figure.
+    if isinstance(axes, Figure):
+        return axes
     first = axes.flat[0] if hasattr(axes, "flat") else axes
     return first.figure
+
+
+def history_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per complete or pruned trial, in the order they ran: ``trial``, ``state``
+    (``COMPLETE`` or ``PRUNED``), ``value`` (the accuracy objective; for a pruned trial
+    the last validation accuracy it reported) and ``epoch`` (the last one reported).
+
+    Pruned trials that reported nothing (multi-objective studies are not pruned by
+    epoch; a trial stopped before its first epoch) have no value and no row.
+    """
+    rows = []
+    for trial in study.get_trials(deepcopy=False, states=(COMPLETE, PRUNED)):
+        last = max(trial.intermediate_values, default=None)
+        if trial.state == COMPLETE:
+            value = trial.values[0]
+        elif last is not None:
+            value = trial.intermediate_values[last]
+        else:
+            continue
+        rows.append(
+            {"trial": trial.number, "state": trial.state.name, "value": value, "epoch": last}
+        )
+    return pd.DataFrame(rows, columns=["trial", "state", "value", "epoch"])
+
+
+def history_figure(table: pd.DataFrame, *, maximize: bool = True) -> Figure:
+    """Each trial's validation accuracy in the order the trials ran (a
+    :func:`history_table`): complete trials as dots with the best so far as a line,
+    pruned trials as crosses at the last value they reported before they were stopped.
+    """
+    figure = Figure(figsize=(9, 6), dpi=110)  # laid out as Optuna's are, by _drawn
+    ax = figure.add_subplot()
+    complete = table[table["state"] == COMPLETE.name]
+    pruned = table[table["state"] == PRUNED.name]
+    ax.plot(complete["trial"], complete["value"], "o", color="tab:blue", label="complete trial")
+    if len(pruned):
+        ax.plot(
+            pruned["trial"],
+            pruned["value"],
+            "x",
+            color="tab:grey",
+            label="pruned trial (last value reported, at the epoch it stopped)",
+        )
+    if len(complete):
+        best = complete["value"].cummax() if maximize else complete["value"].cummin()
+        # Drawn on to the last trial, pruned or not: the best stood until then.
+        trials = [*complete["trial"], table["trial"].iloc[-1]]
+        ax.step(trials, [*best, best.iloc[-1]], where="post", color="tab:red", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(ACCURACY)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    ax.set_title("Optimisation history")
+    return figure
 
 
 def grid_figure(study: optuna.Study, grid) -> Figure | None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import optuna
 
-from bench.run import baseline_holdout, run_datasets, run_params
+from bench.run import baseline_holdout, log_run_params, run_datasets
 from bench.tracking.artifacts import log_outcome, log_repeats
+from bench.tracking.callbacks import EpochLogger
 from bench.tracking.runs import TrackedRun, tracked_run
 from bench.training import RunOutcome, fit_and_score
 from studies.trials import best_trial, rerun_command
@@ -53,7 +54,14 @@ def refit_best(
     trial = best_trial(opened.study)
     if trial is None:
         return None
-    parent.log_params({f"best_{key}": value for key, value in trial.params.items()})
+    # Epochs are not searched but set (the pruner's resource, or the benchmark's own for
+    # trial 0): logged with the best trial's settings, `bench compare` shows them.
+    settings = trial.user_attrs.get("pipeline_params", {})
+    epochs = settings.get("clf__epochs", opened.benchmark.epochs)  # None: a baseline
+    parent.log_params(
+        {f"best_{key}": value for key, value in trial.params.items()}
+        | ({"best_epochs": epochs} if epochs is not None else {})
+    )
     parent.log_metrics(
         {"best_value": trial.values[0], "best_val_accuracy": trial.values[0]}
         | {"best_trial": trial.number}
@@ -81,14 +89,19 @@ def refit_best(
 
 def _refit_on(run: TrackedRun, opened, trial, seed: int, callbacks, *, child: bool) -> RunOutcome:
     """Fit the trial's configuration with ``seed`` and log everything on ``run`` (a
-    child run gets the configuration's parameters too, as a ``bench run`` would)."""
+    child run gets the configuration's parameters too, as a ``bench run`` would); a
+    network's epochs are logged as they end, as ``bench run`` logs them, so the refit
+    has its learning curves in MLflow."""
     benchmark, dataset = opened.benchmark, opened.dataset
     pipeline = benchmark.build(pixel_max=dataset.pixel_max, seed=seed)
     pipeline.set_params(**trial.user_attrs.get("pipeline_params", {}))
     holdout = baseline_holdout(benchmark, seed)
-    outcome = fit_and_score(pipeline, dataset, callbacks=callbacks, holdout=holdout)
+    outcome = fit_and_score(
+        pipeline, dataset, callbacks=[*callbacks, EpochLogger(run)], holdout=holdout
+    )
     if child:
-        run.log_params(run_params(pipeline, dataset, seed) | {"n_validation": outcome.n_validation})
+        log_run_params(run, pipeline, dataset, seed)
+        run.log_params({"n_validation": outcome.n_validation})
     run.log_datasets(run_datasets(pipeline, dataset, outcome.n_validation, holdout))
     log_outcome(run, outcome, dataset)
     return outcome

@@ -33,7 +33,7 @@ from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
 from studies.options import DEFAULT_MAX_EPOCHS, DEFAULT_PRUNER, DIRECTIONS
-from studies.plots import best_so_far_figure, grid_figure, study_figures
+from studies.plots import best_so_far_figure, grid_figure, study_figures, study_notes
 from studies.refit import Refit, refit_best
 from studies.spaces import baseline_params, known_good
 from studies.stale import fail_stale_trials, fail_trials_of
@@ -80,8 +80,8 @@ class StudySettings:
     seed : int
         Seeds the sampler and the validation split.
     max_epochs : int or None
-        Epoch budget of one trial; default ``DEFAULT_MAX_EPOCHS`` for a network, and
-        none for a baseline.
+        Epoch budget of one trial; default the benchmark's own epochs, and at least
+        ``DEFAULT_MAX_EPOCHS``, for a network; none for a baseline.
     train_size : int or None
         Training images per trial; default the whole training split.
     grid : tuple of (str, tuple) pairs
@@ -277,7 +277,9 @@ def _open_study(
 
 
 def settled(settings: StudySettings, benchmark: Benchmark) -> StudySettings:
-    """``settings`` with the epoch options' defaults filled in for a network.
+    """``settings`` with the epoch options' defaults filled in for a network: the
+    default budget is never below the benchmark's own epochs, so that trial 0 trains
+    the benchmark exactly as ``bench run`` does.
 
     Raises
     ------
@@ -289,7 +291,7 @@ def settled(settings: StudySettings, benchmark: Benchmark) -> StudySettings:
         return replace(
             settings,
             pruner=settings.pruner or DEFAULT_PRUNER,
-            max_epochs=settings.max_epochs or DEFAULT_MAX_EPOCHS,
+            max_epochs=settings.max_epochs or max(DEFAULT_MAX_EPOCHS, benchmark.epochs),
         )
     for option, value in (("--pruner", settings.pruner), ("--max-epochs", settings.max_epochs)):
         if value is not None:
@@ -382,6 +384,8 @@ def _log_search(
     parent.log_text(table.to_csv(index=False), "trials.csv")
     for file_name, figure in study_figures(opened.study).items():
         parent.log_figure(figure, f"plots/{file_name}")
+    for file_name, note in study_notes(opened.study).items():  # a figure left out, and why
+        parent.log_text(note + "\n", f"plots/{file_name}")
     if opened.settings.grid:
         figure = grid_figure(opened.study, opened.settings.grid)
         if figure is not None:

@@ -38,8 +38,12 @@ def pytest_xdist_auto_num_workers(config) -> int:
 def mlflow_store(tmp_path, monkeypatch):
     """Run in ``tmp_path`` with the default store (./mlruns/mlflow.db) there."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path / "mlruns" / "mlflow.db"
+    # The default store's file, named absolutely: MLflow keeps one store (and one
+    # SQLAlchemy engine) per URI text for the life of the process, so with the default's
+    # relative text a test would write into an earlier test's folder.
+    store = tmp_path / "mlruns" / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    return store
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,26 @@ def tunable_params(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
+def shown_params(pipeline: Pipeline) -> dict[str, Any]:
+    """:func:`tunable_params` less the wrapper plumbing (:data:`UNLISTED`): what a
+    user chose or could change, for a run's parameters."""
+    return {
+        name: value
+        for name, value in tunable_params(pipeline).items()
+        if name.rsplit("__", 1)[-1] not in UNLISTED
+    }
+
+
+def all_params(pipeline: Pipeline) -> dict[str, str]:
+    """Every parameter of the pipeline and its steps, flattened, as text (a build
+    function or callback by its repr): nothing lost from a run's record."""
+    return {
+        name: value if isinstance(value, str) else repr(value)
+        for name, value in pipeline.get_params(deep=True).items()
+        if "__" in name
+    }
+
+
 def resolve_overrides(pipeline: Pipeline, assignments: Iterable[str]) -> dict[str, Any]:
     """Turn ``--set`` texts into full pipeline parameter names with checked values.
 

@@ -105,9 +105,11 @@ def command_predict(args: argparse.Namespace) -> int:
     from bench.cli.summaries import predictions_json, predictions_text
     from bench.predict import predict_images
 
-    predictions = predict_images(args.run_id, args.images, save_preprocessed=args.save_preprocessed)
+    answer = predict_images(args.run_id, args.images, save_preprocessed=args.save_preprocessed)
+    if answer.notice:
+        say(f"note: {answer.notice}")
     show = predictions_json if args.format == "json" else predictions_text
-    print(show(predictions))
+    print(show(answer.pictures))
     return 0
 
 
@@ -230,9 +232,18 @@ def command_perf(args: argparse.Namespace) -> int:
 
 
 def command_ui(args: argparse.Namespace) -> int:
+    from bench.cli.orphans import close_orphans
     from bench.cli.summaries import ui_addresses
-    from bench.tracking.store import quiet_mlflow, tracking_uri
-    from bench.tracking.ui import is_server, start_ui, store_file
+    from bench.tracking.store import open_client, quiet_mlflow, tracking_uri
+    from bench.tracking.ui import (
+        DEFAULT_UI_PORT,
+        forget_ui,
+        is_server,
+        record_ui,
+        start_ui,
+        store_file,
+    )
+    from bench.tracking.views import update_runs_views
 
     if not args.verbose:
         quiet_mlflow()
@@ -244,49 +255,49 @@ def command_ui(args: argparse.Namespace) -> int:
             f"no MLflow store at {store_file(uri)}; run `python -m bench run ...` here first, "
             "or start `bench ui` in the folder where you ran bench"
         )
-    _close_orphans(uri)
+    client = open_client(uri)
+    close_orphans(client)
+    update_runs_views(client)  # stores written before bench kept its columns there
     servers = []
     try:
         servers.append(start_ui(uri, args.port))
+        record_ui(uri, servers[0])  # `bench run` meanwhile prints addresses on this port
         if args.study:
             from studies.dashboard import start_dashboard
 
             servers.append(start_dashboard(args.storage))
+        if args.port is None and servers[0].port != DEFAULT_UI_PORT:
+            say(f"port {DEFAULT_UI_PORT} is in use: the MLflow UI is on {servers[0].port}")
         print(ui_addresses(uri, servers), flush=True)
+        say(
+            "MLflow's own experiment list opens an experiment on its GenAI overview: "
+            'click "Model training" at its top left once, and it opens the runs'
+        )
         say("Ctrl-C stops the servers")
-        _wait_for_any(servers)
+        # A run killed while the UI is open would otherwise show RUNNING until the next
+        # command: the UI is where one watches runs.
+        _wait_for_any(servers, every_minute=lambda: close_orphans(client))
     except KeyboardInterrupt:
         pass
     finally:
+        forget_ui(uri)
         for server in servers:
             server.stop()
     say("stopped")
     return 0
 
 
-def _close_orphans(uri: str) -> None:
-    """Before showing the store: runs still RUNNING whose process on this machine is
-    gone (killed, or the machine restarted) are closed as FAILED, as the next `bench
-    run` of their experiment would, so the UI does not show them running for ever."""
-    from bench.tracking.runs import close_orphaned_runs
-    from bench.tracking.store import open_client
-
-    closed = close_orphaned_runs(open_client(uri), None)
-    if closed:
-        runs = "run" if len(closed) == 1 else "runs"
-        ids = ", ".join(closed)
-        say(f"closed as FAILED {len(closed)} {runs} whose process is gone (killed?): {ids}")
-
-
 def command_server(args: argparse.Namespace) -> int:
     from bench.cli.summaries import server_addresses
     from bench.tracking.store import quiet_mlflow
-    from bench.tracking.ui import start_tracking_server
+    from bench.tracking.ui import DEFAULT_UI_PORT, start_tracking_server
 
     if not args.verbose:
         quiet_mlflow()
     server = start_tracking_server(args.database, args.artifacts, host=args.host, port=args.port)
     try:
+        if args.port is None and server.port != DEFAULT_UI_PORT:
+            say(f"port {DEFAULT_UI_PORT} is in use: the tracking server is on {server.port}")
         print(server_addresses(server, args.storage), flush=True)
         say("Ctrl-C stops the server")
         _wait_for_any([server])
@@ -298,10 +309,12 @@ def command_server(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for_any(servers) -> None:
-    """Until Ctrl-C, or until a server exits on its own (an error: it says why)."""
+def _wait_for_any(servers, every_minute=None) -> None:
+    """Until Ctrl-C, or until a server exits on its own (an error: it says why);
+    calling ``every_minute()``, if given, once a minute meanwhile."""
     import time
 
+    next_call = time.monotonic() + 60
     while True:
         for server in servers:
             if server.process.poll() is not None:
@@ -309,6 +322,9 @@ def _wait_for_any(servers) -> None:
                     f"{server.name} stopped with code {server.process.returncode}: "
                     f"{server.last_lines()}"
                 )
+        if every_minute is not None and time.monotonic() >= next_call:
+            every_minute()
+            next_call = time.monotonic() + 60
         time.sleep(0.5)
 
 

@@ -15,6 +15,7 @@ from bench.errors import BenchError, UsageError
 
 
 def command_compare(args: argparse.Namespace) -> int:
+    from bench.cli.orphans import close_orphans
     from bench.comparison import (
         SCORE,
         chosen_pair,
@@ -27,6 +28,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
     _quiet(args.verbose)
     client = open_store()
+    close_orphans(client)  # else a run whose process was killed is "still running"
     records = {}
     empty = []
     if args.experiments or not args.runs:
@@ -63,12 +65,15 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
+    from bench.cli.orphans import close_orphans
     from bench.handout import experiment_report
+    from bench.tracking.history import open_store
 
     _quiet(args.verbose)
     path = Path(args.output or default_report_name(args.experiment))
     if not path.parent.is_dir():  # said before the work, not after it
         raise UsageError(f"cannot write the report to {path}: no folder {path.parent}")
+    close_orphans(open_store())  # else a run whose process was killed is "still running"
     handout = experiment_report(args.experiment)
     try:
         path.write_text(handout.html, encoding="utf-8")

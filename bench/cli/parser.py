@@ -124,7 +124,11 @@ def _add_server_parser(commands) -> None:
         help="address to listen on (default 127.0.0.1: this machine only; give this "
         "machine's address for others to reach it)",
     )
-    server.add_argument("--port", type=positive_int, help="port (default 5000, or a free one)")
+    server.add_argument(
+        "--port",
+        type=positive_int,
+        help="port, refused if in use (default 5000, or a free one if 5000 is in use)",
+    )
     server.add_argument(
         "--storage",
         metavar="URL",
@@ -138,7 +142,9 @@ def _add_ui_parser(commands) -> None:
         "ui", help="open the MLflow UI on bench's store (and Optuna's dashboard on a study)"
     )
     ui.add_argument(
-        "--port", type=positive_int, help="MLflow UI port (default 5000, or a free one)"
+        "--port",
+        type=positive_int,
+        help="MLflow UI port, refused if in use (default 5000, or a free one if 5000 is in use)",
     )
     ui.add_argument(
         "--study",
@@ -245,7 +251,8 @@ def _add_study_parser(commands) -> None:
     study.add_argument(
         "--max-epochs",
         type=positive_int,
-        help=f"epoch budget per trial (default {DEFAULT_MAX_EPOCHS}; networks only)",
+        help=f"epoch budget per trial (default: the benchmark's epochs, at least "
+        f"{DEFAULT_MAX_EPOCHS}; networks only)",
     )
     study.add_argument(
         "--train-size",

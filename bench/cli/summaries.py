@@ -139,7 +139,9 @@ def against_baseline(comparison) -> str:
 
 
 def where_to_look(uri: str, experiment_id: str, run_id: str) -> list[tuple[str, str]]:
-    """Rows with the run's page, the experiment's runs view and how to open the UI.
+    """Rows with the run's page, the experiment's runs view and the UI they are on:
+    a tracking server's, a UI found showing the run (``bench ui``'s, on whatever port),
+    or else the ``bench ui`` command that serves them at the addresses printed.
 
     MLflow opens an experiment on a GenAI overview page that stays empty for bench;
     these addresses lead past it.
@@ -150,13 +152,22 @@ def where_to_look(uri: str, experiment_id: str, run_id: str) -> list[tuple[str, 
         run_address,
         runs_view_address,
         ui_address,
+        ui_port_to_start,
+        ui_showing,
     )
 
-    base = ui_address(uri)
     if is_server(uri):
+        base = ui_address(uri)
         opened = f"open {base}"
+    elif base := ui_showing(uri, run_id):
+        opened = f"running at {base}"
     else:
-        opened = f"python -m bench ui  (store {absolute_uri(uri)})"
+        port = ui_port_to_start()
+        base = ui_address(uri, port)
+        opened = (
+            f"not running; to serve these addresses: python -m bench ui --port {port}  "
+            f"(store {absolute_uri(uri)})"
+        )
     return [
         ("run page", run_address(base, experiment_id, run_id)),
         ("runs view", runs_view_address(base, experiment_id)),
@@ -166,7 +177,7 @@ def where_to_look(uri: str, experiment_id: str, run_id: str) -> list[tuple[str, 
 
 def ui_addresses(uri: str, servers) -> str:
     """What ``bench ui`` prints: each server's address, each experiment's runs view and
-    the latest run's page."""
+    the page of the run started last (of those not inside a study or repeats)."""
     from bench.tracking.ui import experiments_and_latest_runs, run_address, runs_view_address
 
     ui, *others = servers
@@ -177,7 +188,7 @@ def ui_addresses(uri: str, servers) -> str:
     if experiments:
         name, experiment_id, latest = experiments[0]
         page = run_address(ui.address, experiment_id, latest.info.run_id)
-        rows.append(("latest run", f"{page}  ({latest.info.run_name})"))
+        rows.append(("latest run", f"{page}  ({latest.info.run_name}, in '{name}')"))
     rows += [(server.name, f"{server.address}/dashboard") for server in others]
     return table(rows)
 
@@ -229,22 +240,36 @@ def network_description(benchmark, pipeline, classifier) -> str:
 
 
 def predictions_text(predictions) -> str:
-    """One line per picture: its file, then the three most probable classes."""
-    rows = [
-        (p.image, *(f"{name} {probability:.3f}" for name, probability in p.top(3)))
-        for p in predictions
-    ]
+    """One line per picture: its file, then the three most probable classes with their
+    probabilities; for a classifier without probabilities its class, then ``scores``
+    and the three highest decision scores, if it has them."""
+    rows = []
+    for p in predictions:
+        if p.probabilities is not None:
+            rows.append((p.image, *(f"{name} {value:.3f}" for name, value in p.top(3))))
+        elif p.scores is not None:
+            ranked = (f"{name} {value:.2f}" for name, value in p.top(3))
+            rows.append((p.image, p.prediction, "scores", *ranked))
+        else:
+            rows.append((p.image, p.prediction))
     width = max(len(row) for row in rows)
     return table([row + ("",) * (width - len(row)) for row in rows])
 
 
 def predictions_json(predictions) -> str:
-    """The predictions as a JSON list of ``{"image", "prediction", "probabilities"}``."""
+    """The predictions as a JSON list of ``{"image", "prediction", "probabilities",
+    "scores"}``; ``probabilities`` is null for a classifier that gives none, ``scores``
+    (decision scores) null unless it gives them instead."""
     import json
 
     return json.dumps(
         [
-            {"image": p.image, "prediction": p.prediction, "probabilities": p.probabilities}
+            {
+                "image": p.image,
+                "prediction": p.prediction,
+                "probabilities": p.probabilities,
+                "scores": p.scores,
+            }
             for p in predictions
         ],
         indent=2,

@@ -15,6 +15,7 @@ import mlflow.models
 import mlflow.sklearn
 import numpy as np
 import pandas as pd
+from mlflow.entities import LoggedModelStatus
 from mlflow.models import infer_signature
 
 import estimators
@@ -23,8 +24,9 @@ from bench.data import Dataset
 from bench.environment import package_versions
 from bench.errors import UsageError
 from bench.intervals import mean_interval
+from bench.tracking.history import PARENT_TAG, open_store
 from bench.tracking.runs import DatasetRecord, TrackedRun
-from bench.tracking.store import absolute_uri, open_client
+from bench.tracking.store import absolute_uri
 from bench.training import RunOutcome
 
 
@@ -92,6 +94,11 @@ def _scores(metrics: Mapping[str, float]) -> dict[str, float]:
     return {name: metrics[name] for name in names if name in metrics}
 
 
+# MLflow stores (and its UI shows) 16 characters of a dataset's digest.
+_SPLIT_DIGEST = 16
+DATASET_PREFIX = 8
+
+
 def dataset_records(
     dataset: Dataset, splits: Mapping[str, int], *, carved_by: str = ""
 ) -> list[DatasetRecord]:
@@ -106,11 +113,18 @@ def dataset_records(
         What chose the images of a split carved from another (the seed and the share
         held out); it enters the split's digest, so two runs share a digest only when
         they saw the same images.
+
+    Each split's digest is 16 hex characters: the first 8 of the dataset's digest,
+    then 8 naming the split.
     """
     source_type = "local" if dataset.source.startswith("/") else "code"
     records = []
     for context, rows in splits.items():
-        digest = hashlib.sha256(f"{dataset.digest}:{context}:{carved_by}".encode()).hexdigest()
+        carving = "" if context == "test" else carved_by  # the test images are never carved
+        split = hashlib.sha256(f"{dataset.digest}:{context}:{carving}".encode()).hexdigest()
+        # The UI shows a split's digest beside the dataset's name: it begins with the
+        # dataset's own (the run's dataset_digest parameter), so the two can be matched.
+        digest = dataset.digest[:DATASET_PREFIX] + split[: _SPLIT_DIGEST - DATASET_PREFIX]
         profile = {"num_rows": rows, "image_shape": list(dataset.image_shape)}
         records.append(
             DatasetRecord(dataset.name, digest, dataset.source, context, profile, source_type)
@@ -137,16 +151,23 @@ def final_metrics(outcome: RunOutcome) -> dict[str, float]:
     return metrics
 
 
-def log_reports(run: TrackedRun, outcome: RunOutcome, y_true, class_names, X=None) -> None:
+def log_reports(
+    run: TrackedRun, outcome: RunOutcome, y_true, class_names, X=None, *, split: str = "Test set"
+) -> None:
     """Confusion matrix, classification report, confused pairs, curves, model summary;
     per-layer gradients when they were measured; for a CNN its first filters and, for
     the first image of ``X``, its feature maps. A baseline gets the same but the
-    per-epoch curves, and its steps' settings as the model summary."""
+    per-epoch curves, and its steps' settings as the model summary.
+
+    ``split`` names the images ``y_true`` are of (``outcome.test`` was scored on them),
+    as the confusion matrix's title: a study's trials are scored on its validation
+    split.
+    """
     y_pred = outcome.test.y_pred
     table = reports.confusion_matrix_table(y_true, y_pred, class_names)
     run.log_text(table.to_csv(), "confusion_matrix.csv")
     run.log_figure(
-        reports.confusion_matrix_figure(y_true, y_pred, class_names, title="Test set"),
+        reports.confusion_matrix_figure(y_true, y_pred, class_names, title=split),
         "confusion_matrix.png",
     )
     run.log_text(
@@ -209,16 +230,17 @@ def load_run_model(run_id: str):
     Raises
     ------
     UsageError
-        If the store has no such run, or the run has no logged model.
+        If there is no store here, the store has no such run, or the run has no
+        logged model (the message says what the run is and which runs hold one: a
+        ``--repeats`` parent's seeds, a study's refits or parent).
     """
-    client = open_client()
+    client = open_store()  # a folder without a store is a mistake, not a new store
     try:
         run = client.get_run(run_id)
     except mlflow.exceptions.MlflowException:
         raise UsageError(
             f"no run {run_id} in the MLflow store {absolute_uri(client.tracking_uri)}; "
-            "run `bench predict` "
-            "where you ran bench, or set MLFLOW_TRACKING_URI"
+            "run `bench predict` where you ran bench, or set MLFLOW_TRACKING_URI"
         ) from None
     uri = f"runs:/{run_id}/model"
     try:
@@ -227,10 +249,7 @@ def load_run_model(run_id: str):
             pipeline = mlflow.sklearn.load_model(uri)
             metadata = mlflow.models.get_model_info(uri).metadata or {}
     except (mlflow.exceptions.MlflowException, OSError):
-        raise UsageError(
-            f"run {run_id} has no logged model (study trials and failed runs have none); "
-            "use the id of a `bench run`, or of a study's parent run"
-        ) from None
+        raise UsageError(_why_no_model(client, run)) from None
     params = run.data.params
     facts = ModelFacts(
         dataset=metadata.get("dataset", params.get("dataset", "")),
@@ -239,6 +258,92 @@ def load_run_model(run_id: str):
         pixel_max=float(metadata.get("pixel_max", 255.0)),
     )
     return pipeline, facts
+
+
+def _why_no_model(client, run) -> str:
+    """What the run without a model is, and which runs nearby hold one."""
+    run_id, tags, status = run.info.run_id, run.data.tags, run.info.status
+    seeds = _children_with_models(client, run)
+    if seeds:  # a `--repeats` parent, or a study's parent refitted once per seed
+        what, holders = "a parent run", "its child runs"
+        if "repeats" in tags:
+            what, holders = "a `bench run --repeats` parent", "its seeds' runs"
+        if "study" in tags:
+            what, holders = f"the parent run of study '{tags['study']}'", "its refits"
+        return (
+            f"run {run_id} is {what} and holds no model itself; {holders} do: "
+            f"{_seed_list(seeds)}; predict with one of these ids"
+        )
+    if status == "RUNNING":
+        return (
+            f"run {run_id} has not finished (MLflow status RUNNING); "
+            "a run's model is logged when it finishes"
+        )
+    if status in ("FAILED", "KILLED"):
+        ended = "failed" if status == "FAILED" else "was stopped (KILLED)"
+        return f"run {run_id} {ended} before it logged a model; use the id of a run that finished"
+    if "trial_number" in tags and tags.get(PARENT_TAG):
+        return _trial_without_model(client, run)
+    if "study" in tags:
+        return (
+            f"run {run_id} is the parent run of study '{tags['study']}', which refitted "
+            "nothing (--no-refit, or no trial finished), so it holds no model; run the "
+            "study again without --no-refit, or train a configuration with `bench run`"
+        )
+    return (
+        f"run {run_id} has no logged model; use the run id `bench run` printed "
+        "(or a study's parent run id)"
+    )
+
+
+def _trial_without_model(client, trial) -> str:
+    tags = trial.data.tags
+    said = (
+        f"run {trial.info.run_id} is trial {tags['trial_number']} of study "
+        f"'{tags.get('study', '?')}'; trials keep no model"
+    )
+    parent = client.get_run(tags[PARENT_TAG])
+    if _with_models(client, [parent]):
+        return (
+            f"{said}: predict with the study's parent run {parent.info.run_id}, which "
+            "holds the best trial refitted"
+        )
+    refits = _children_with_models(client, parent)
+    if refits:
+        return f"{said}: predict with a refit of the study's best trial: {_seed_list(refits)}"
+    return (
+        f"{said}, and the study's parent run {parent.info.run_id} refitted nothing "
+        "(--no-refit, or no trial finished); train a configuration with `bench run`"
+    )
+
+
+def _children_with_models(client, run) -> list:
+    """The runs whose parent is ``run`` and that logged a model, in seed order."""
+    children = client.search_runs(
+        [run.info.experiment_id], f"tags.`{PARENT_TAG}` = '{run.info.run_id}'"
+    )
+    return sorted(_with_models(client, children), key=_seed)
+
+
+def _with_models(client, runs) -> list:
+    """Those of ``runs`` (of one experiment) that logged a model."""
+    if not runs:
+        return []
+    ids = ", ".join(f"'{run.info.run_id}'" for run in runs)
+    models = client.search_logged_models(
+        [runs[0].info.experiment_id], filter_string=f"source_run_id IN ({ids})"
+    )
+    ready = {model.source_run_id for model in models if model.status == LoggedModelStatus.READY}
+    return [run for run in runs if run.info.run_id in ready]
+
+
+def _seed(run) -> int:
+    seed = run.data.tags.get("seed", "")
+    return int(seed) if seed.isdigit() else -1
+
+
+def _seed_list(runs) -> str:
+    return ", ".join(f"{run.info.run_id} (seed {run.data.tags.get('seed', '?')})" for run in runs)
 
 
 def log_pipeline(run: TrackedRun, pipeline, X_example, facts: ModelFacts | None = None) -> None:

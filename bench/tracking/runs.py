@@ -19,15 +19,19 @@ import mlflow
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
-from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NAME
 
 from bench import environment
 from bench.errors import TrackingError
 from bench.interrupts import interruption
 from bench.processes import process_is_gone, this_process
 from bench.tracking.store import experiment_id, open_client
+from bench.tracking.views import update_runs_view
 
 WORKER_TAG = "bench.worker"  # host:pid:start of the process that opened the run
+# The name the runs table shows; set as a tag to rename a run once it is known how it
+# ended (a pruned trial).
+RUN_NAME_TAG = MLFLOW_RUN_NAME
 _DIGEST_LENGTH = 16  # MLflow stores a dataset digest in at most 36 characters
 
 
@@ -90,6 +94,10 @@ class TrackedRun:
     def log_text(self, text: str, path: str) -> None:
         """Save ``text`` as the artifact ``path``."""
         self.client.log_text(self.run_id, text, path)
+
+    def log_dict(self, data: Mapping[str, Any], path: str) -> None:
+        """Save ``data`` as the JSON (or YAML) artifact ``path``."""
+        self.client.log_dict(self.run_id, dict(data), path)
 
     def log_datasets(self, datasets: Sequence[DatasetRecord]) -> None:
         """Record the data the run used as MLflow datasets, each in its context
@@ -161,13 +169,24 @@ def tracked_run(
         stop = interruption(error)
         if stop is None:
             record_failure(run, error)
+            _show_in_runs_view(run)
             raise
+        # Nothing more once stopped: SLURM and our own stop wait allow seconds; the
+        # next `bench ui` or run brings the view up to date.
         client.set_terminated(run_id, status="KILLED")
         if stop is error:
             raise
         raise stop from error
     else:
         client.set_terminated(run_id, status="FINISHED")
+        _show_in_runs_view(run)
+
+
+def _show_in_runs_view(run: TrackedRun) -> None:
+    """Bring the experiment's runs view up to date with the run just closed; a view
+    that cannot be written is not worth failing a run for."""
+    with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
+        update_runs_view(run.client, run.experiment_id)
 
 
 def provenance_tags(command: str | None = None) -> dict[str, str]:

@@ -159,5 +159,7 @@ def compared_store(tmp_path_factory) -> ComparedStore:
 def in_compared_store(compared_store, monkeypatch) -> ComparedStore:
     """:func:`compared_store` as the current folder's ./mlruns."""
     monkeypatch.chdir(compared_store.folder)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # Named absolutely, as in the mlflow_store fixture (MLflow keeps a store per URI text).
+    store = compared_store.folder / "mlruns" / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
     return compared_store

@@ -151,6 +151,42 @@ def test_a_study_parent_is_a_row_of_its_own_and_trials_are_left_out():
     assert left_out_text({}) == ""
 
 
+def study_parent(accuracy: float, **params) -> RunRecord:
+    """A study's parent run, scored by its refit, as studies/refit.py logs it."""
+    return RunRecord(
+        f"parent{next(_ids):04d}",
+        "study digits-mlp",
+        "e",
+        "FINISHED",
+        0,
+        tags={"study": "digits-mlp", "benchmark": "digits-mlp"},
+        params={"seed": "0", "max_epochs": "20", **{k: str(v) for k, v in params.items()}},
+        metrics={"test_accuracy": accuracy},
+    )
+
+
+def test_rows_that_trained_different_epochs_show_an_epochs_column():
+    # The study's refit trained 15 epochs (an older default budget), `bench run` 20.
+    runs = [study_parent(0.9644, best_epochs=15), record(0, 0.9689, clf__epochs=20)]
+    comparison = compare_runs(runs)
+    assert comparison.setting_columns == ["epochs"]
+    assert list(comparison.table["epochs"]) == ["20", "15"]
+    assert readable_table(comparison.table)["epochs"].tolist() == ["20", "15"]
+    text = render(comparison, "text").splitlines()
+    assert text[0].split()[:3] == ["#", "benchmark", "source"] and "epochs" in text[0]
+
+
+def test_rows_of_the_same_epochs_have_no_epochs_column():
+    same = [study_parent(0.97, best_epochs=20), record(0, 0.9689, clf__epochs=20)]
+    assert "epochs" not in compare_runs(same).table.columns
+    # A baseline has no epochs: nothing to tell apart from a single network's.
+    svc = record(0, 0.98, benchmark="digits-svc", clf__C=10)
+    assert "epochs" not in compare_runs([svc, record(0, 0.9, clf__epochs=20)]).table.columns
+    # Between two `bench run`s, the one column still, not two.
+    runs = [record(0, 0.9, clf__epochs=20), record(0, 0.8, clf__epochs=5)]
+    assert compare_runs(runs).setting_columns == ["epochs"]
+
+
 def test_a_study_refitted_per_seed_is_one_row_of_its_refits():
     study = {"study": "s", "benchmark": "digits-mlp"}
     parent = RunRecord(

@@ -90,6 +90,17 @@ def test_curves_for_runs_with_histories_and_the_best_runs_confusion_matrix(repor
     assert matrix in pictures
 
 
+def test_a_missing_curve_is_explained_by_what_the_row_is(reports):
+    # The SVC of "seeds" fits in one go; the study's Keras refit (#1), logged without
+    # its epochs, is no scikit-learn model.
+    assert "No per-epoch curve for #3: a scikit-learn model, fitted in one go." in (
+        reports["seeds"].html
+    )
+    study = reports["digits-mlp study"].html
+    assert "No per-epoch curve for #1: its runs logged no per-epoch validation accuracy." in study
+    assert "fitted in one go" not in study and "fit in one go" not in study
+
+
 def test_a_study_s_plots_are_embedded_and_the_report_logged_on_its_parent(reports, compared_store):
     report = reports["digits-mlp study"]
     parent = compared_store.run_ids["study"][0]

@@ -44,6 +44,7 @@ def test_tensorflow_gradient_registry_is_where_bench_frees_it(digits):
             "_fit_keras_model",
             ["self", "X", "y", "sample_weight", "warm_start", "epochs", "initial_epoch", "kwargs"],
         ),
+        ("_predict_raw", ["self", "X", "kwargs"]),
     ],
 )
 def test_scikeras_methods_we_override_keep_their_signatures(method, parameters):

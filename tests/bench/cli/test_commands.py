@@ -41,13 +41,20 @@ def test_run_prints_a_short_summary_without_library_noise(digits_run):
 
 @pytest.mark.slow
 def test_run_summary_leads_past_mlflow_s_genai_landing_page(digits_run):
-    done, _, run = digits_run
+    done, client, run = digits_run
     experiment, run_id = run.info.experiment_id, run.info.run_id
-    assert f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run_id}" in done.stdout
-    assert (
-        f"http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning"
-        in done.stdout
+    # No UI runs: the addresses are on the port of the `bench ui --port` it suggests.
+    port = re.search(r"python -m bench ui --port (\d+)", done.stdout).group(1)
+    assert f"http://127.0.0.1:{port}/#/experiments/{experiment}/runs/{run_id}" in done.stdout
+    runs_view = re.search(r"runs view\s+(\S+)", done.stdout).group(1)
+    assert runs_view.startswith(
+        f"http://127.0.0.1:{port}/#/experiments/{experiment}/runs?workflowType=machine_learning"
     )
+    # The view it opens shows the scores (bench.tracking.views); the browser test looks.
+    key = re.search(r"viewStateShareKey=(\w+)", runs_view).group(1)
+    tags = client.get_experiment(experiment).tags
+    state = json.loads(tags[f"mlflow.sharedViewState.{key}"])
+    assert {"metrics.`val_accuracy`", "metrics.`test_accuracy`"} <= set(state["selectedColumns"])
 
 
 @pytest.mark.slow
@@ -79,6 +86,8 @@ def test_run_records_its_data_as_mlflow_datasets(digits_run):
     rows = {context: json.loads(d.profile)["num_rows"] for context, d in contexts.items()}
     assert rows["training"] + rows["validation"] + rows["test"] == 1797
     assert len({dataset.digest for dataset in contexts.values()}) == 3
+    # The UI's Dataset column shows these digests; each begins as the parameter does.
+    assert {d.digest[:8] for d in contexts.values()} == {run.data.params["dataset_digest"][:8]}
 
 
 @pytest.mark.slow
@@ -92,6 +101,7 @@ def test_run_logs_params_tags_and_per_epoch_metrics(digits_run):
     assert params["clf__epochs"] == "4"
     assert params["dataset"] == "digits"
     assert params["dataset_digest"] == load_digits().digest
+    assert run.info.run_name == "digits-mlp epochs=4 dropout=0.2 seed=7"
     assert int(params["n_train"]) + int(params["n_test"]) == 1797
     assert tags["benchmark"] == "digits-mlp"
     assert tags["keras_backend"] == "tensorflow"
@@ -99,6 +109,18 @@ def test_run_logs_params_tags_and_per_epoch_metrics(digits_run):
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         steps = [m.step for m in client.get_metric_history(run.info.run_id, key)]
         assert steps == [1, 2, 3, 4], key
+
+
+@pytest.mark.slow
+def test_run_parameters_are_the_user_s_and_params_json_holds_every_one(digits_run):
+    _, client, run = digits_run
+    params = run.data.params
+    plumbing = {"clf__build_fn", "clf__model", "clf__verbose", "clf__metrics", "clf__warm_start"}
+    assert plumbing.isdisjoint(params)
+    assert {"clf__hidden_layer_sizes", "clf__batch_size", "clf__optimizer"} <= set(params)
+    every = json.loads(Path(client.download_artifacts(run.info.run_id, "params.json")).read_text())
+    assert plumbing <= set(every)
+    assert every["clf__dropout"] == params["clf__dropout"] == "0.2"
 
 
 @pytest.mark.slow

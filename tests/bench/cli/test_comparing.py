@@ -139,3 +139,26 @@ def test_compare_and_report_after_real_runs_and_a_study(tmp_path, bench_command)
     page = tmp_path / "digits-mlp-study-report.html"
     assert f"report written to {page}" in reported.stdout
     assert "data:image/png;base64," in page.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["compare"], ["report", "killed"]])
+def test_compare_and_report_close_runs_of_killed_processes_in_every_experiment(
+    command, tmp_path, killed_run, bench_command
+):
+    from bench.tracking.store import open_client
+
+    killed = killed_run(tmp_path, "killed", "elsewhere")
+
+    done = bench_command(*command, cwd=tmp_path)
+
+    said = [line for line in done.stderr.splitlines() if line.startswith("closed as FAILED")]
+    assert len(said) == 1, done.stderr
+    head, _, runs = said[0].partition(": ")
+    assert head == "closed as FAILED 2 runs whose process on this machine is gone (killed?)"
+    assert sorted(runs.split("; ")) == sorted(
+        f"{run_id} (killed mid-run, in '{name}')"
+        for run_id, name in zip(killed, ("killed", "elsewhere"), strict=True)
+    )
+    client = open_client(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    assert {client.get_run(run_id).info.status for run_id in killed} == {"FAILED"}

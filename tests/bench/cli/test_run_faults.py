@@ -113,4 +113,4 @@ def test_diverging_run_fails_in_one_line_naming_the_setting(tmp_path, bench_comm
     assert run.data.tags["error"].startswith("TrainingDiverged: training loss became nan")
     assert run.data.metrics == {}  # no NaN scores logged as if they were results
     names = [artifact.path for artifact in client_for(tmp_path).list_artifacts(run.info.run_id)]
-    assert names == ["error.txt"]
+    assert sorted(names) == ["error.txt", "params.json"]  # no report, no model

@@ -1,6 +1,7 @@
 """What the commands print: tables people read, progress a log file can hold."""
 
 import io
+import re
 
 import numpy as np
 import optuna
@@ -64,3 +65,26 @@ def test_the_comparison_with_the_baseline_says_which_won():
     )
     no_baseline = SearchComparison(0.91, 3, None, 60.0, 30.0)
     assert "no baseline" in against_baseline(no_baseline)
+
+
+def test_run_addresses_without_a_ui_say_how_to_serve_them_on_their_port(mlflow_store):
+    from bench.cli.summaries import where_to_look
+    from bench.tracking.runs import tracked_run
+    from bench.tracking.store import open_client
+
+    uri = f"sqlite:///{mlflow_store}"
+    with tracked_run("e", "a run", {}, client=open_client(uri)) as run:
+        pass
+
+    rows = dict(where_to_look(uri, run.experiment_id, run.run_id))
+
+    start = re.fullmatch(
+        r"not running; to serve these addresses: python -m bench ui --port (\d+)  \(store (.+)\)",
+        rows["MLflow UI"],
+    )
+    assert start and start.group(2) == uri, rows
+    port = start.group(1)
+    assert rows["run page"] == (
+        f"http://127.0.0.1:{port}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
+    )
+    assert rows["runs view"].startswith(f"http://127.0.0.1:{port}/#/experiments/")

@@ -153,3 +153,29 @@ def test_the_latest_run_shown_is_a_top_level_run(mlflow_store):
         pass
     (name, _, latest), *_ = experiments_and_latest_runs(uri)
     assert name == "e" and latest.info.run_id == parent.run_id  # not the newer trial
+
+
+def test_the_latest_run_shown_is_the_one_started_last_in_any_experiment(mlflow_store):
+    import time
+
+    from bench.tracking.runs import tracked_run
+    from bench.tracking.store import open_client
+    from bench.tracking.ui import experiments_and_latest_runs
+
+    uri = f"sqlite:///{mlflow_store}"
+    client = open_client(uri)
+    with tracked_run("digits-mlp", "an earlier bench run", {}, client=client):
+        pass
+    # A study in an experiment created after that one...
+    with (
+        tracked_run("digits-mlp study", "study parent", {}, client=client) as parent,
+        tracked_run("digits-mlp study", "trial 0", {}, client=client, parent_run_id=parent.run_id),
+    ):
+        pass
+    time.sleep(0.05)
+    # ... and a bench run in the older experiment started after the study.
+    with tracked_run("digits-mlp", "a later bench run", {}, client=client) as later:
+        pass
+
+    found = [(name, latest.info.run_id) for name, _, latest in experiments_and_latest_runs(uri)]
+    assert found == [("digits-mlp", later.run_id), ("digits-mlp study", parent.run_id)]

@@ -10,6 +10,7 @@ A screenshot of each page lands under the test's ``tmp_path``.
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -57,6 +58,7 @@ fetch(image.src)
   .then((bytes) => done(bytes.map((byte) => byte.toString(16).padStart(2, "0")).join("")))
   .catch((error) => done(`no bytes: ${error}`));
 """
+SCREENSHOTS_VARIABLE = "BENCH_SCREENSHOTS"
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 NO_BROWSER = ", ".join(
@@ -73,13 +75,16 @@ def filled_store(tmp_path_factory, bench_command) -> dict:
     done = bench_command("run", "digits-mlp", "--epochs", str(EPOCHS), cwd=cwd)
     assert done.returncode == 0, done.stderr
     study = bench_command(
-        "study", "digits-mlp", "--trials", str(TRIALS), "--max-epochs", "1", "--no-refit", cwd=cwd
+        "study", "digits-mlp", "--trials", str(TRIALS), "--max-epochs", "1", cwd=cwd
     )
     assert study.returncode == 0, study.stderr
     return {
         "cwd": cwd,
         "run_id": re.search(r"run id\s+([0-9a-f]{32})", done.stdout).group(1),
         "run_page": re.search(r"run page\s+(\S+)", done.stdout).group(1),
+        "run_runs_view": re.search(r"runs view\s+(\S+)", done.stdout).group(1),
+        "study_parent": re.search(r"parent run\s+([0-9a-f]{32})", study.stdout).group(1),
+        "study_runs_view": re.search(r"runs view\s+(\S+)", study.stdout).group(1),
     }
 
 
@@ -166,7 +171,8 @@ def api(base: str, path: str, body: dict | None = None) -> dict:
 
 
 def screenshot(driver, tmp_path: Path, name: str) -> None:
-    """Save what the browser shows under ``tmp_path/screenshots`` and print where."""
+    """Save what the browser shows under ``tmp_path/screenshots`` and print where; with
+    ``BENCH_SCREENSHOTS=FOLDER`` (how the README's pictures are made), there too."""
     path = tmp_path / "screenshots" / f"{name}.png"
     path.parent.mkdir(exist_ok=True)
     try:
@@ -175,6 +181,10 @@ def screenshot(driver, tmp_path: Path, name: str) -> None:
         print(f"screenshot {name}: none, {error.msg}")
         return
     print(f"screenshot {path}")
+    kept = os.environ.get(SCREENSHOTS_VARIABLE)
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(kept) / path.name)
 
 
 def row_cells(driver, wait, name: str) -> list[str]:
@@ -270,6 +280,34 @@ def check_metric_chart(driver, wait, tmp_path: Path) -> None:
         screenshot(driver, tmp_path, "4-run-page-val-accuracy-chart")
 
 
+def on_this_ui(base: str, printed: str) -> str:
+    """A printed address on the UI at ``base`` (bench ui may serve on another port)."""
+    return base + printed[printed.index("/#/") :]
+
+
+def scores_shown(driver, wait, address: str, tmp_path: Path, name: str) -> dict[str, float]:
+    """Open ``address`` and read, without a click, the first value of the validation and
+    test accuracy columns of the runs view."""
+    driver.get(address)
+    values = {}
+    try:
+        for metric in ("val_accuracy", "test_accuracy"):
+            cells = (By.CSS_SELECTOR, f".ag-cell[col-id='metrics.`{metric}`']")
+
+            def first_value(driver, cells=cells):
+                texts = [cell.text.strip() for cell in driver.find_elements(*cells)]
+                return next((text for text in texts if text), None)
+
+            values[metric] = float(
+                WebDriverWait(
+                    driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException]
+                ).until(first_value, message=f"{address} shows no {metric} column with a value")
+            )
+    finally:
+        screenshot(driver, tmp_path, name)
+    return values
+
+
 def check_trials_nested(driver, wait, base: str, runs_view: str, tmp_path: Path) -> None:
     """The study's parent run is one row that expands to its trials, indented below it."""
     trials = [f"trial {number:03d}" for number in range(TRIALS)]
@@ -343,3 +381,25 @@ def test_mlflow_ui_in_a_browser_shows_the_run_the_study_and_a_chart(
     check_confusion_matrix(browser, wait, logged_matrix, tmp_path)
     check_metric_chart(browser, wait, tmp_path)
     check_trials_nested(browser, wait, base, mlflow_ui["digits-mlp study"], tmp_path)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(bool(NO_BROWSER), reason=f"Debian's Chromium and ChromeDriver: {NO_BROWSER}")
+def test_the_runs_views_bench_prints_show_the_scores_without_a_click(
+    filled_store, mlflow_ui, browser, tmp_path
+):
+    base = mlflow_ui["MLflow UI"]
+    wait = WebDriverWait(browser, WAIT_S)
+    for printed, run_id, name in [
+        ("run_runs_view", filled_store["run_id"], "runs-view-bench-run"),
+        ("study_runs_view", filled_store["study_parent"], "runs-view-bench-study"),
+    ]:
+        address = on_this_ui(base, filled_store[printed])
+        shown_scores = scores_shown(browser, wait, address, tmp_path, name)
+        logged = api(base, f"runs/get?run_id={run_id}")["run"]["data"]["metrics"]
+        for metric, value in shown_scores.items():
+            # The table shows the logged value (the last epoch's, for val_accuracy).
+            assert value == pytest.approx(
+                next(m["value"] for m in logged if m["key"] == metric), abs=1e-6
+            ), f"{name}: {metric}"

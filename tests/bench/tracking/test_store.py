@@ -50,7 +50,8 @@ def test_locked_database_is_retried_and_other_errors_are_not():
     assert flaky.calls == 1
 
 
-def test_default_store_is_local_sqlite_with_artifacts_beside_it(mlflow_store):
+def test_default_store_is_local_sqlite_with_artifacts_beside_it(mlflow_store, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the fixture names the same file absolutely
     assert tracking_uri() == "sqlite:///mlruns/mlflow.db"
     client = open_client()
     location = client.get_experiment(experiment_id(client, "here")).artifact_location
