@@ -59,10 +59,14 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
 
 
 def rerun_command(benchmark: Benchmark, trial: optuna.trial.FrozenTrial) -> str:
-    """``python -m bench run NAME --set ...`` reproducing the trial's configuration."""
+    """``python -m bench run NAME --set ...`` reproducing the trial's configuration: a
+    ``--set`` for each setting that differs from the benchmark's own."""
     settings = trial.user_attrs.get("pipeline_params", {})
+    defaults = benchmark.build(pixel_max=255.0, seed=0).get_params(deep=True)
     args = ["python", "-m", "bench", "run", benchmark.name]
     for key, value in settings.items():
+        if key in defaults and defaults[key] == value:
+            continue
         args += ["--set", f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"]
     return shlex.join(args)
 

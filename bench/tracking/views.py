@@ -22,6 +22,8 @@ SCORE_COLUMNS = ("val_accuracy", "test_accuracy", "test_macro_f1", "fit_seconds"
 SPREAD_COLUMNS = ("test_accuracy_mean", "test_accuracy_std")
 TRIAL_STATE_TAG = "trial_state"
 DATASET_COLUMN = "attributes.`Dataset`"  # the data's name and digest, as MLflow shows it
+START_TIME_COLUMN = "attributes.start_time"
+PARENT_TAG = "mlflow.parentRunId"
 # A table wider than a screen hides the scores again.
 MAX_PARAM_COLUMNS = 8
 # Names that change with the seed or the split, not with what the user chose.
@@ -34,7 +36,7 @@ def runs_view_state(runs: Sequence) -> dict:
     """The view state for an experiment holding ``runs`` (MLflow ``Run`` objects): the
     score columns, the parameters whose values differ between runs of one kind (top-level
     runs, or the trials and seeds nested under them) and, for a study, each trial's state;
-    sorted by validation accuracy, best first.
+    sorted by validation accuracy, best first, unless runs are nested (see :func:`_order`).
 
     >>> runs_view_state([])["orderByKey"]
     'metrics.`val_accuracy`'
@@ -42,16 +44,25 @@ def runs_view_state(runs: Sequence) -> dict:
     logged = set().union(*(run.data.metrics for run in runs))
     scores = [*SCORE_COLUMNS, *(name for name in SPREAD_COLUMNS if name in logged)]
     columns = [_column("metrics", name) for name in scores]
-    columns += [_column("params", name) for name in differing_params(runs)]
     if any(TRIAL_STATE_TAG in run.data.tags for run in runs):
         columns.append(_column("tags", TRIAL_STATE_TAG))
+    columns += [_column("params", name) for name in differing_params(runs)]
     columns.append(DATASET_COLUMN)
     return {
         "selectedColumns": columns,
         "columnOrder": columns,  # else the UI puts each group in name order
-        "orderByKey": _column("metrics", "val_accuracy"),
+        "orderByKey": _order(runs),
         "orderByAsc": False,
     }
+
+
+def _order(runs: Sequence) -> str:
+    """Best validation accuracy first; but MLflow's table folds child runs under their
+    parent only when sorted by start time, and a study's trials spread among other runs
+    would hide which study they belong to: newest first where runs are nested."""
+    if any(PARENT_TAG in run.data.tags for run in runs):
+        return START_TIME_COLUMN
+    return _column("metrics", "val_accuracy")
 
 
 def differing_params(runs: Sequence) -> list[str]:
@@ -59,7 +70,7 @@ def differing_params(runs: Sequence) -> list[str]:
     name order; of ``clf__dropout`` and a searched ``dropout`` only the latter."""
     kinds: dict[bool, list[dict[str, str]]] = {}
     for run in runs:
-        nested = "mlflow.parentRunId" in run.data.tags
+        nested = PARENT_TAG in run.data.tags
         kinds.setdefault(nested, []).append(dict(run.data.params))
     differing: set[str] = set()
     for params in kinds.values():

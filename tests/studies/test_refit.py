@@ -57,3 +57,20 @@ def test_epoch_options_are_refused_for_a_baseline_study(mlflow_store, option):
     with pytest.raises(UsageError, match="fitted in one call"):
         run_study("digits-svc", StudySettings(trials=2, **option))
     assert not (mlflow_store.parent / "optuna.journal").exists()
+
+
+def test_the_rerun_command_sets_only_what_differs_from_the_benchmark():
+    from bench.benchmarks import get_benchmark
+    from studies.trials import rerun_command
+
+    def trial_with(settings: dict) -> optuna.trial.FrozenTrial:
+        return optuna.trial.create_trial(value=0.9, user_attrs={"pipeline_params": settings})
+
+    benchmark = get_benchmark("digits-mlp")
+    own = {"clf__epochs": benchmark.epochs, "clf__dropout": 0.1}  # the benchmark's values
+    assert rerun_command(benchmark, trial_with(own)) == "python -m bench run digits-mlp"
+    changed = own | {"clf__dropout": 0.3, "clf__hidden_layer_sizes": (64, 32)}
+    assert rerun_command(benchmark, trial_with(changed)) == (
+        "python -m bench run digits-mlp --set clf__dropout=0.3 "
+        "--set 'clf__hidden_layer_sizes=(64, 32)'"
+    )
