@@ -3,6 +3,7 @@
 - :mod:`~bench.cli.parser`: the arguments (light: ``--help`` is instant);
 - :mod:`~bench.cli.commands`: each sub-command, calling the layers below;
 - :mod:`~bench.cli.comparing`: ``bench compare`` and ``bench report``;
+- :mod:`~bench.cli.orphans`: closing, and naming, runs whose process is gone;
 - :mod:`~bench.cli.summaries`: the tables printed at the end;
 - :mod:`~bench.cli.progress`: epoch and trial progress on stderr.
 
