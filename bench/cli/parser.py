@@ -200,7 +200,12 @@ def _add_predict_parser(commands) -> None:
     predict = commands.add_parser(
         "predict", help="classify your own pictures with a run's logged model"
     )
-    predict.add_argument("run_id", metavar="RUN_ID", help="a `bench run` (or study parent) run id")
+    predict.add_argument(
+        "run_id",
+        metavar="RUN_ID",
+        help="the id of a run with a model: a `bench run`, one seed of --repeats, "
+        "or a study's parent (its refit)",
+    )
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, ... files")
     predict.add_argument("--format", choices=("text", "json"), default="text")
     predict.add_argument(
