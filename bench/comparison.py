@@ -21,6 +21,7 @@ from scipy import stats
 
 from bench.errors import UsageError
 from bench.intervals import mean_interval
+from bench.tracking import vocabulary as tags
 from bench.tracking.history import RunRecord
 
 SCORE = "test_accuracy"
@@ -191,7 +192,7 @@ def group_runs(records: Sequence[RunRecord]) -> list[Configuration]:
     """One :class:`Configuration` per benchmark and parameters, in order of first run."""
     groups: dict[tuple, list[RunRecord]] = {}
     for run in records:
-        key = (run.tags.get("benchmark", ""), tuple(sorted(configuration_params(run).items())))
+        key = (run.tags.get(tags.BENCHMARK, ""), tuple(sorted(configuration_params(run).items())))
         groups.setdefault(key, []).append(run)
     return [
         Configuration(benchmark, params, tuple(runs))
@@ -393,9 +394,9 @@ def left_out_text(left_out: dict[str, int]) -> str:
 
 def left_out_reason(run: RunRecord) -> str:
     """Why a run without a test score is not a row: a key of ``_REASONS``."""
-    if "trial_number" in run.tags:
+    if tags.is_trial(run.tags):
         return "trial"
-    if "repeats" in run.tags or f"{SCORE}_mean" in run.metrics:
+    if tags.is_repeats_parent(run.tags) or f"{SCORE}_mean" in run.metrics:
         return "repeats"  # `bench run --repeats`, or a study refitted once per seed
     if is_study_parent(run):
         return "study"
@@ -418,15 +419,15 @@ def run_source(run: RunRecord) -> str:
     """``bench run``, ``study NAME`` (a study's parent, scored by its refit) or
     ``study NAME refit``."""
     if is_study_parent(run):
-        return f"study {run.tags['study']}"
-    if run.tags.get("refit") == "true":
-        return f"study {run.tags.get('study', '')} refit".replace("  ", " ")
+        return f"study {run.tags[tags.STUDY]}"
+    if tags.is_refit(run.tags):
+        return f"study {run.tags.get(tags.STUDY, '')} refit".replace("  ", " ")
     return "bench run"
 
 
 def run_seed(run: RunRecord) -> str:
     """The run's seed (its ``seed`` parameter, else tag), as text."""
-    return run.params.get("seed", run.tags.get("seed", "?"))
+    return run.params.get("seed", run.tags.get(tags.SEED, "?"))
 
 
 def sample_std(values: np.ndarray) -> float:
@@ -450,7 +451,7 @@ def seed_ranges(seeds: Sequence[str]) -> str:
 
 def is_study_parent(run: RunRecord) -> bool:
     """Whether ``run`` is a study's parent run (tag ``study``; not a trial, not a child)."""
-    return "study" in run.tags and "trial_number" not in run.tags and not run.parent_id
+    return tags.is_study_parent(run.tags)
 
 
 def _plural(count: int, noun: str) -> str:

@@ -34,6 +34,7 @@ from bench.comparison import (
 )
 from bench.errors import UsageError
 from bench.reports import seed_curves_figure
+from bench.tracking import vocabulary as tags
 from bench.tracking.history import (
     RunRecord,
     artifact_bytes,
@@ -301,11 +302,14 @@ def _why_no_curve(configuration: Configuration) -> str:
 
 
 def _study_section(study: RunRecord, plots: Sequence[Picture | str]) -> list[str]:
-    name = study.tags["study"]
+    name = study.tags[tags.STUDY]
     parts = [f"<h2>Study “{_text(name)}”</h2>"]
     facts = [
-        ("Objective", study.tags.get("objective", "")),
-        ("Sampler, pruner", f"{study.tags.get('sampler', '')}, {study.tags.get('pruner', '')}"),
+        ("Objective", study.tags.get(tags.OBJECTIVE, "")),
+        (
+            "Sampler, pruner",
+            ", ".join(study.tags.get(key, "") for key in (tags.SAMPLER, tags.PRUNER)),
+        ),
         ("Trials asked for", study.params.get("trials_requested", "")),
     ]
     best = {k.removeprefix("best_"): v for k, v in study.params.items() if k.startswith("best_")}

@@ -22,9 +22,11 @@ from bench.data import Dataset
 from bench.data.dataset import dataset_digest
 from bench.interrupts import Terminated, interruption
 from bench.reports import gradient_metrics, gradient_profile
+from bench.tracking import vocabulary
 from bench.tracking.artifacts import dataset_records, log_reports
 from bench.tracking.callbacks import EpochLogger
-from bench.tracking.runs import RUN_NAME_TAG, tracked_run
+from bench.tracking.runs import tracked_run
+from bench.tracking.store import Client
 from bench.training import RunOutcome, fit_pipeline, score_on_test
 from estimators.backends import forget_traced_gradients, traced_gradient_names
 from estimators.sizes import stored_numbers
@@ -112,12 +114,15 @@ def trial_run_name(number: int) -> str:
     return f"trial {number:03d}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrialObjective:
     """Callable objective for ``study.optimize``; each trial is an MLflow child run.
 
     With a ``feature_cache``, the stateless feature steps (HOG, pixel scaling) of the
     training and validation images are computed once per setting and shared by trials.
+    ``data`` is the study's search split (:func:`search_split`): its "test" split is the
+    validation split every trial is scored on. ``max_epochs`` is the epoch budget of
+    one trial (the pruner's resource).
     """
 
     benchmark: Benchmark
@@ -127,7 +132,7 @@ class TrialObjective:
     objectives: tuple[str, ...]
     experiment: str
     parent_run_id: str
-    client: object  # from bench.tracking.store.open_client
+    client: Client
     feature_cache: FeatureCache | None = None
     provenance: dict[str, str] = field(default_factory=dict)
     # A grid study: name -> (pipeline parameter, values); nothing else is sampled.
@@ -192,7 +197,7 @@ class TrialObjective:
                     {
                         "trial_state": "PRUNED",
                         "pruned": str(pruned),
-                        RUN_NAME_TAG: f"{trial_run_name(trial.number)} pruned",
+                        vocabulary.RUN_NAME: f"{trial_run_name(trial.number)} pruned",
                     }
                 )
         if pruned is not None:
@@ -210,7 +215,10 @@ class TrialObjective:
             params = self._baseline(trial, pipeline)
         else:
             params = suggest_params(
-                trial, pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
+                trial,
+                pipeline,
+                factory=self.benchmark.pipeline,
+                image_shape=self.data.image_shape,
             )
             if self.benchmark.trains_by_epoch:
                 # Epochs are the pruner's resource, not a searched setting: every trial
@@ -230,12 +238,9 @@ class TrialObjective:
         here so the sampler learns from them; values it cannot hold (the seed CNN's 9
         filters) stay the benchmark's, and nothing else is sampled.
         """
-        context = space_context(
-            pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
-        )
-        for name in baseline_params(
-            pipeline, image_shape=self.data.image_shape, max_epochs=self.max_epochs
-        ):
+        shape = self.data.image_shape
+        context = space_context(pipeline, image_shape=shape)
+        for name in baseline_params(pipeline, factory=self.benchmark.pipeline, image_shape=shape):
             suggest(trial, name, context)
         if not self.benchmark.trains_by_epoch:
             return {}

@@ -28,7 +28,7 @@ from bench.tracking.runs import (
     provenance_tags,
     tracked_run,
 )
-from bench.tracking.store import open_client
+from bench.tracking.store import Client, open_client
 from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
@@ -102,7 +102,7 @@ class StudySettings:
     grid: tuple[tuple[str, tuple], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StudyReport:
     """What ``bench study`` shows at the end."""
 
@@ -117,7 +117,7 @@ class StudyReport:
     comparison: SearchComparison | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SearchComparison:
     """How the best trial compares with the baseline, and what the search cost."""
 
@@ -135,14 +135,15 @@ class SearchComparison:
         return None if self.baseline_value is None else self.best_value - self.baseline_value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _OpenStudy:
-    """What the main process and its workers prepare alike."""
+    """What the main process and its workers prepare alike (kept in this module: the
+    refit is handed the values it needs by keyword)."""
 
     benchmark: Benchmark
     settings: StudySettings
     study: optuna.Study
-    client: object
+    client: Client
     experiment: str
     dataset: Dataset
     split: Dataset  # its "test" split is the validation split every trial is scored on
@@ -193,7 +194,12 @@ def run_study(
         refitted = (
             refit_best(
                 parent,
-                opened,
+                study=opened.study,
+                benchmark=opened.benchmark,
+                dataset=opened.dataset,
+                seed=opened.settings.seed,
+                experiment=opened.experiment,
+                client=opened.client,
                 repeats=refit_repeats,
                 callbacks=refit_callbacks,
                 on_seed=on_refit,
@@ -202,15 +208,15 @@ def run_study(
             else None
         )
     return StudyReport(
-        opened.study,
-        parent.run_id,
-        opened.experiment,
-        opened.client.tracking_uri,
-        table,
-        refitted,
-        tuple(worker_failures),
-        parent.experiment_id,
-        _comparison(opened.study, cpu_seconds, progress),
+        study=opened.study,
+        parent_run_id=parent.run_id,
+        experiment=opened.experiment,
+        tracking_uri=opened.client.tracking_uri,
+        table=table,
+        refit=refitted,
+        worker_failures=tuple(worker_failures),
+        experiment_id=parent.experiment_id,
+        comparison=_comparison(opened.study, cpu_seconds, progress),
     )
 
 
@@ -272,7 +278,15 @@ def _open_study(
         seed=settings.seed,
     )
     return _OpenStudy(
-        benchmark, settings, study, client, experiment, dataset, split, feature_cache, command
+        benchmark=benchmark,
+        settings=settings,
+        study=study,
+        client=client,
+        experiment=experiment,
+        dataset=dataset,
+        split=split,
+        feature_cache=feature_cache,
+        command=command,
     )
 
 
@@ -342,14 +356,14 @@ def _stop_workers(opened: _OpenStudy, workers: WorkerPool) -> None:
 def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callable]) -> None:
     settings = opened.settings
     objective = TrialObjective(
-        opened.benchmark,
-        opened.split,
-        settings.seed,
-        settings.max_epochs,
-        settings.objectives,
-        opened.experiment,
-        parent_run_id,
-        opened.client,
+        benchmark=opened.benchmark,
+        data=opened.split,
+        seed=settings.seed,
+        max_epochs=settings.max_epochs,
+        objectives=settings.objectives,
+        experiment=opened.experiment,
+        parent_run_id=parent_run_id,
+        client=opened.client,
         feature_cache=opened.feature_cache,
         provenance=provenance_tags(opened.command),
         grid=grid_parameters(opened.benchmark, settings.grid),
@@ -397,11 +411,11 @@ def _enqueue_starting_points(opened: _OpenStudy) -> None:
     every trial is compared against); the next ones, configurations known to train
     well, so that even a short study tries them."""
     pipeline = opened.benchmark.build(pixel_max=opened.dataset.pixel_max, seed=None)
-    shape, budget = opened.dataset.image_shape, opened.settings.max_epochs
-    params = baseline_params(pipeline, image_shape=shape, max_epochs=budget)
+    factory, shape = opened.benchmark.pipeline, opened.dataset.image_shape
+    params = baseline_params(pipeline, factory=factory, image_shape=shape)
     # skip_if_exists: processes starting a new study together enqueue each once.
     opened.study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
-    for configuration in known_good(pipeline, image_shape=shape, max_epochs=budget):
+    for configuration in known_good(pipeline, factory=factory, image_shape=shape):
         opened.study.enqueue_trial(
             configuration, user_attrs={"known_good": True}, skip_if_exists=True
         )
@@ -454,13 +468,13 @@ def _comparison(study, cpu_seconds: float, progress) -> SearchComparison | None:
         return None
     baseline = baseline_trial(study)
     return SearchComparison(
-        best.values[0],
-        best.number,
-        baseline.values[0] if baseline else None,
-        cpu_seconds,
-        progress.points[-1][0] if progress.points else 0.0,
-        baseline.number if baseline else None,
-        count_finished(study),
+        best_value=best.values[0],
+        best_trial=best.number,
+        baseline_value=baseline.values[0] if baseline else None,
+        cpu_seconds=cpu_seconds,
+        elapsed_seconds=progress.points[-1][0] if progress.points else 0.0,
+        baseline_trial=baseline.number if baseline else None,
+        trials=count_finished(study),
     )
 
 

@@ -4,13 +4,15 @@
 distribution; sampling (:func:`suggest_params`), the baseline check
 (:func:`baseline_params`) and the tests all read it. Per-layer parameters
 (``units_1``, ``units_2``, ...) share one entry (``units``). A few bounds depend on
-the benchmark (the image size, the epoch budget): :func:`distribution` narrows the
-table's entry for a :class:`SpaceContext`, the same for every trial of a study.
+the benchmark's images (the CNN's depth, the HOG cell size): :func:`distribution`
+narrows the table's entry for a :class:`SpaceContext`, the same for every trial of a
+study. Epochs are not searched (see :func:`suggest_optimizer`).
 
-A :class:`Family` says which pipelines it applies to, which topology it samples and
-how the benchmark's own configuration reads in those parameters; :data:`FAMILIES`
-lists them, and adding one touches only that table. Every family also samples the
-optimizer (:func:`suggest_optimizer`).
+A :class:`Family` says which topology a study samples for a benchmark and how the
+benchmark's own configuration reads in those parameters; :data:`FAMILIES` keys them by
+the benchmark's pipeline factory (as :data:`bench.benchmarks.pipelines.WEIGHT_COUNTERS`
+keys the weight counters), and adding one touches only that table. Every network
+family also samples the optimizer (:func:`suggest_optimizer`).
 
 Sampled values come back as full pipeline parameter names -> values, ready for
 ``pipeline.set_params(**params)``; the Optuna names (``trial.params``) stay short
@@ -35,6 +37,16 @@ from optuna.distributions import (
 )
 from sklearn.pipeline import Pipeline
 
+from bench.benchmarks.pipelines import (
+    cnn_pipeline,
+    deep_mlp_pipeline,
+    forest_pipeline,
+    hog_mlp_pipeline,
+    hog_svc_pipeline,
+    logreg_pipeline,
+    mlp_pipeline,
+    svc_pipeline,
+)
 from bench.errors import UsageError
 
 # Filters are categorical powers of two rather than an int range: they read better in
@@ -89,14 +101,11 @@ class SpaceContext:
     ----------
     image_shape : tuple of int
         ``(height, width)`` of the benchmark's images.
-    max_epochs : int
-        The epoch budget of one trial.
     cells_per_block : int, default=1
         The HOG step's (fixed) block size in cells, its larger side.
     """
 
     image_shape: tuple[int, ...]
-    max_epochs: int
     cells_per_block: int = 1
 
 
@@ -171,8 +180,6 @@ class Family:
     ----------
     name : str
         Shown in messages and tables.
-    matches : callable
-        ``matches(pipeline) -> bool``.
     suggest : callable
         ``suggest(trial, context) -> {pipeline parameter: value}`` for the topology.
     baseline : callable
@@ -184,58 +191,9 @@ class Family:
     """
 
     name: str
-    matches: Callable[[Pipeline], bool]
     suggest: Callable[[optuna.Trial, SpaceContext], dict[str, Any]]
     baseline: Callable[[Pipeline], dict[str, Any]]
     by_epoch: bool = True
-
-
-def _is_mlp(pipeline: Pipeline) -> bool:
-    from estimators import KerasMLPClassifier
-
-    return isinstance(pipeline[-1], KerasMLPClassifier)
-
-
-def _is_deep_mlp(pipeline: Pipeline) -> bool:
-    from estimators import KerasDeepMLPClassifier
-
-    return isinstance(pipeline[-1], KerasDeepMLPClassifier)
-
-
-def _is_hog_mlp(pipeline: Pipeline) -> bool:
-    from estimators import HOGTransformer
-
-    return _is_mlp(pipeline) and isinstance(pipeline.named_steps.get("hog"), HOGTransformer)
-
-
-def _is_cnn(pipeline: Pipeline) -> bool:
-    from estimators import KerasCNNClassifier
-
-    return isinstance(pipeline[-1], KerasCNNClassifier)
-
-
-def _is_svc(pipeline: Pipeline) -> bool:
-    from sklearn.svm import SVC
-
-    return isinstance(pipeline[-1], SVC)
-
-
-def _is_hog_svc(pipeline: Pipeline) -> bool:
-    from estimators import HOGTransformer
-
-    return _is_svc(pipeline) and isinstance(pipeline.named_steps.get("hog"), HOGTransformer)
-
-
-def _is_logreg(pipeline: Pipeline) -> bool:
-    from sklearn.linear_model import LogisticRegression
-
-    return isinstance(pipeline[-1], LogisticRegression)
-
-
-def _is_forest(pipeline: Pipeline) -> bool:
-    from sklearn.ensemble import RandomForestClassifier
-
-    return isinstance(pipeline[-1], RandomForestClassifier)
 
 
 def suggest_mlp(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
@@ -374,57 +332,52 @@ def baseline_hog(pipeline: Pipeline) -> dict[str, Any]:
     return {"orientations": hog.orientations, "pixels_per_cell": hog.pixels_per_cell}
 
 
-# First match wins: a HOG or a deep-MLP pipeline is an MLP pipeline too, a HOG + SVC
-# pipeline an SVC one.
-FAMILIES: tuple[Family, ...] = (
-    Family("cnn", _is_cnn, suggest_cnn, baseline_cnn),
-    Family("deep-mlp", _is_deep_mlp, suggest_deep_mlp, baseline_deep_mlp),
-    Family(
+# The family of each pipeline factory (a HOG pipeline samples its HOG step too).
+FAMILIES: dict[Callable[..., Pipeline], Family] = {
+    cnn_pipeline: Family("cnn", suggest_cnn, baseline_cnn),
+    deep_mlp_pipeline: Family("deep-mlp", suggest_deep_mlp, baseline_deep_mlp),
+    hog_mlp_pipeline: Family(
         "hog-mlp",
-        _is_hog_mlp,
         lambda trial, context: suggest_mlp(trial, context) | suggest_hog(trial, context),
         lambda pipeline: baseline_mlp(pipeline) | baseline_hog(pipeline),
     ),
-    Family("mlp", _is_mlp, suggest_mlp, baseline_mlp),
-    Family(
+    mlp_pipeline: Family("mlp", suggest_mlp, baseline_mlp),
+    hog_svc_pipeline: Family(
         "hog-svc",
-        _is_hog_svc,
         lambda trial, context: suggest_svc(trial, context) | suggest_hog(trial, context),
         lambda pipeline: baseline_svc(pipeline) | baseline_hog(pipeline),
         by_epoch=False,
     ),
-    Family("svc", _is_svc, suggest_svc, baseline_svc, by_epoch=False),
-    Family("logreg", _is_logreg, suggest_logreg, baseline_logreg, by_epoch=False),
-    Family("forest", _is_forest, suggest_forest, baseline_forest, by_epoch=False),
-)
+    svc_pipeline: Family("svc", suggest_svc, baseline_svc, by_epoch=False),
+    logreg_pipeline: Family("logreg", suggest_logreg, baseline_logreg, by_epoch=False),
+    forest_pipeline: Family("forest", suggest_forest, baseline_forest, by_epoch=False),
+}
 
 
-def family_of(pipeline: Pipeline) -> Family:
-    """The search-space family of a benchmark pipeline.
+def family_of(factory: Callable[..., Pipeline]) -> Family:
+    """The search-space family of the benchmarks built by pipeline ``factory``.
 
     Raises
     ------
     UsageError
-        If no family applies to the pipeline's classifier.
+        If no family is declared for ``factory``.
     """
-    for family in FAMILIES:
-        if family.matches(pipeline):
-            return family
-    names = ", ".join(family.name for family in FAMILIES)
-    raise UsageError(
-        f"no search space for a {type(pipeline[-1]).__name__} pipeline; "
-        f"studies support the families {names}."
-    )
+    family = FAMILIES.get(factory)
+    if family is None:
+        names = ", ".join(family.name for family in FAMILIES.values())
+        raise UsageError(
+            f"no search space for {getattr(factory, '__name__', factory)} pipelines; "
+            f"studies support the families {names}."
+        )
+    return family
 
 
-def space_context(
-    pipeline: Pipeline, *, image_shape: tuple[int, ...], max_epochs: int
-) -> SpaceContext:
+def space_context(pipeline: Pipeline, *, image_shape: tuple[int, ...]) -> SpaceContext:
     """The :class:`SpaceContext` of ``pipeline`` on images of ``image_shape``."""
     block = getattr(pipeline.named_steps.get("hog"), "cells_per_block", 1)
     # HOGTransformer takes an int or a (rows, cols) pair; the larger side must fit.
     block = max(block) if isinstance(block, tuple | list) else int(block)
-    return SpaceContext(tuple(image_shape), max_epochs, block)
+    return SpaceContext(tuple(image_shape), cells_per_block=block)
 
 
 # --- the optimizer, common to every family ----------------------------------------------
@@ -471,19 +424,24 @@ def baseline_optimizer(pipeline: Pipeline, context: SpaceContext) -> dict[str, A
 
 
 def suggest_params(
-    trial: optuna.Trial, pipeline: Pipeline, *, image_shape: tuple[int, ...], max_epochs: int
+    trial: optuna.Trial,
+    pipeline: Pipeline,
+    *,
+    factory: Callable[..., Pipeline],
+    image_shape: tuple[int, ...],
 ) -> dict[str, Any]:
-    """Sample every searched parameter of ``pipeline``'s family.
+    """Sample every searched parameter of the family of ``factory``.
 
     Parameters
     ----------
     trial : optuna.Trial
     pipeline : sklearn.pipeline.Pipeline
         The benchmark's unfitted pipeline (read only, never changed here).
+    factory : callable
+        The benchmark's pipeline factory (``Benchmark.pipeline``), which built
+        ``pipeline``: it picks the family (see :data:`FAMILIES`).
     image_shape : tuple of int
         ``(height, width)`` of the benchmark's images.
-    max_epochs : int
-        The epoch budget of one trial.
 
     Returns
     -------
@@ -491,29 +449,31 @@ def suggest_params(
         The topology's and the optimizer's parameters, for
         ``pipeline.set_params(**params)``.
     """
-    context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
-    family = family_of(pipeline)
+    context = space_context(pipeline, image_shape=image_shape)
+    family = family_of(factory)
     params = family.suggest(trial, context)
     return params | suggest_optimizer(trial, context) if family.by_epoch else params
 
 
 def baseline_params(
-    pipeline: Pipeline, *, image_shape: tuple[int, ...], max_epochs: int
+    pipeline: Pipeline, *, factory: Callable[..., Pipeline], image_shape: tuple[int, ...]
 ) -> dict[str, Any]:
     """The benchmark's own configuration as Optuna parameters, for a study's first trial.
 
     Starting from the published configuration gives the sampler a known-good point and
     the study a baseline every trial is compared against. Values the space cannot hold
     (9 filters, say, when it offers 8, 16, 32, 64) are left out; Optuna samples those.
-    The epochs are brought within the study's epoch budget.
+    Epochs are not searched: the objective gives the baseline trial the benchmark's own
+    (within the study's budget).
+    ``factory`` and ``image_shape`` are as for :func:`suggest_params`.
 
     Returns
     -------
     dict
         Optuna parameter names -> values, for ``study.enqueue_trial``.
     """
-    context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
-    family = family_of(pipeline)
+    context = space_context(pipeline, image_shape=image_shape)
+    family = family_of(factory)
     params = family.baseline(pipeline)
     if family.by_epoch:
         params |= baseline_optimizer(pipeline, context)
@@ -590,11 +550,14 @@ KNOWN_GOOD: dict[str, tuple[dict[str, Any], ...]] = {
 }
 
 
-def known_good(pipeline: Pipeline, *, image_shape: tuple[int, ...], max_epochs: int):
-    """The :data:`KNOWN_GOOD` configurations of ``pipeline``'s family that fit this
-    study's space (a HOG pipeline takes the MLP ones with its own HOG setting)."""
-    context = space_context(pipeline, image_shape=image_shape, max_epochs=max_epochs)
-    family = family_of(pipeline)
+def known_good(
+    pipeline: Pipeline, *, factory: Callable[..., Pipeline], image_shape: tuple[int, ...]
+) -> list[dict[str, Any]]:
+    """The :data:`KNOWN_GOOD` configurations of the family of ``factory`` that fit this
+    study's space (a HOG pipeline takes the MLP ones with its own HOG setting);
+    arguments as for :func:`suggest_params`."""
+    context = space_context(pipeline, image_shape=image_shape)
+    family = family_of(factory)
     configurations = KNOWN_GOOD.get(family.name.removeprefix("hog-"), ())
     extra = baseline_hog(pipeline) if family.name == "hog-mlp" else {}
     return [

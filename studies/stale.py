@@ -109,6 +109,9 @@ def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
 
 
 def _fail(study: optuna.Study, trial: optuna.trial.FrozenTrial, attr: str, value: str) -> bool:
+    # Through the storage, not Study.tell: no public call marks a trial this process did
+    # not create, and tell runs the sampler's after_trial, where a GridSampler stops the
+    # study, which raises outside study.optimize (the README's private-API table).
     storage = study._storage
     try:
         storage.set_trial_user_attr(trial._trial_id, attr, value)

@@ -9,32 +9,23 @@ files under ``cache_root()/arrays/<name>/`` and memory-mapped on later loads (se
 exceptions.
 """
 
-from __future__ import annotations
-
-import importlib
+import lazy_loader
 
 # Imported on first use, so that a light module of this package (the catalog, which
 # `bench list` reads) does not pay for NumPy and scikit-learn's loaders.
-_MODULE_OF = {
-    "Dataset": "bench.data.dataset",
-    "read_idx": "bench.data.idx",
-    "dataset_names": "bench.data.loaders",
-    "load_dataset": "bench.data.loaders",
-    "load_cifar10": "bench.data.loaders",
-    "load_digits": "bench.data.loaders",
-    "load_fashion_mnist": "bench.data.loaders",
-    "load_mnist": "bench.data.loaders",
-    "load_svhn": "bench.data.loaders",
-}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'bench.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(_MODULE_OF[name]), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "dataset": ["Dataset"],
+        "idx": ["read_idx"],
+        "loaders": [
+            "dataset_names",
+            "load_cifar10",
+            "load_dataset",
+            "load_digits",
+            "load_fashion_mnist",
+            "load_mnist",
+            "load_svhn",
+        ],
+    },
+)

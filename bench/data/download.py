@@ -1,20 +1,23 @@
-"""Downloading of dataset files: stream, hash, verify, then move into place atomically.
+"""Downloading of dataset files with :func:`pooch.retrieve`, from the first mirror that
+serves them intact.
 
-A file only ever appears under its final name complete and verified; a failed or
-interrupted download leaves nothing behind. Files are checked against SHA-256, or MD5
-where that is all a publisher gives (SVHN, CIFAR-10): MD5 still catches damaged and
-substituted files, as no known attack makes a second file with a given file's MD5.
+Pooch streams a file into a temporary file next to its destination, checks its hash and
+only then moves it into place, removing it on any failure or interruption: a file only
+ever appears under its final name complete and verified. Files are checked against
+SHA-256, or MD5 where that is all a publisher gives (SVHN, CIFAR-10): MD5 still catches
+damaged and substituted files, as no known attack makes a second file with a given
+file's MD5. What is ours: the mirrors tried in turn, and one-line errors.
 """
 
 import hashlib
-import http.client
+import logging
 import os
-import tempfile
-import urllib.error
-import urllib.request
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+
+import pooch
+import requests
 
 from bench.errors import ChecksumError, DataNotFoundError
 
@@ -25,16 +28,15 @@ Progress = Callable[[int, int | None], None]
 TIMEOUT_S = 30.0
 CHUNK_SIZE = 1 << 20
 
-# What a dead mirror, a dropped connection or an HTTP error raises: URLError and
-# socket timeouts are OSErrors. A short body raises nothing and is checked by hand.
-NETWORK_ERRORS = (OSError, http.client.HTTPException)
-
-# The digests publishers give, as hashlib names them and as messages do.
+# The digests publishers give, as hashlib and pooch name them and as messages do.
 ALGORITHM_NAMES = {"sha256": "SHA-256", "md5": "MD5"}
 
+# Pooch announces each download on its own handler; errors reach the user as ours.
+pooch.get_logger().setLevel(logging.WARNING)
 
-def new_hash(algorithm: str):
-    """A :mod:`hashlib` object for ``algorithm`` (``"sha256"`` or ``"md5"``).
+
+def checksum(data: bytes, algorithm: str = "sha256") -> str:
+    """Hex digest of ``data`` by ``algorithm`` (``"sha256"`` or ``"md5"``).
 
     Raises
     ------
@@ -45,14 +47,7 @@ def new_hash(algorithm: str):
         raise ValueError(f"unsupported checksum algorithm {algorithm!r}")
     # usedforsecurity=False: the digest checks integrity, and FIPS systems refuse MD5
     # otherwise.
-    return hashlib.new(algorithm, usedforsecurity=False)
-
-
-def checksum(data: bytes, algorithm: str = "sha256") -> str:
-    """Hex digest of ``data`` by ``algorithm`` (``"sha256"`` or ``"md5"``)."""
-    digest = new_hash(algorithm)
-    digest.update(data)
-    return digest.hexdigest()
+    return hashlib.new(algorithm, data, usedforsecurity=False).hexdigest()
 
 
 def download_file(
@@ -66,10 +61,6 @@ def download_file(
 ) -> Path:
     """Download ``url`` to ``dest`` if its checksum is ``expected``.
 
-    The bytes stream into a temporary file next to ``dest`` and are hashed on the way;
-    the file is renamed to ``dest`` only once it is complete, synced and its checksum
-    matches, and removed on any failure or interruption.
-
     Parameters
     ----------
     url : str
@@ -81,7 +72,7 @@ def download_file(
     algorithm : str
         ``"sha256"``, or ``"md5"`` where that is all that is published.
     progress : callable, optional
-        ``progress(bytes_done, bytes_total)``, called after each chunk.
+        ``progress(bytes_done, bytes_total)``, called as the file arrives.
     timeout : float
         Seconds to wait for the server to connect or send data.
 
@@ -98,30 +89,34 @@ def download_file(
     ChecksumError
         If the downloaded bytes do not have the expected checksum.
     """
-    digest = new_hash(algorithm)
     dest = Path(dest)
-    fd, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    temp = Path(temp_name)
+    downloader = pooch.HTTPDownloader(
+        progressbar=_ProgressBar(progress) if progress is not None else False,
+        chunk_size=CHUNK_SIZE,
+        timeout=timeout,
+    )
     try:
-        with os.fdopen(fd, "wb") as file:
-            _stream(url, file, digest, progress, timeout)
-            file.flush()
-            os.fsync(file.fileno())
-        actual = digest.hexdigest()
-        if actual != expected.lower():
-            raise ChecksumError(
-                f"{url}: downloaded file has {ALGORITHM_NAMES[algorithm]} {actual}, "
-                f"expected {expected}; "
-                "the mirror serves a different file, try again later or supply the files "
-                "yourself"
-            )
-        # mkstemp creates the file private (0600); a cache is ordinary data.
-        os.chmod(temp, 0o666 & ~_current_umask())
-        os.replace(temp, dest)
-    except BaseException:
-        # Includes KeyboardInterrupt: no partial file may stay behind.
-        temp.unlink(missing_ok=True)
-        raise
+        pooch.retrieve(
+            url,
+            known_hash=f"{algorithm}:{expected}",
+            fname=dest.name,
+            path=dest.parent,
+            downloader=downloader,
+        )
+    except requests.RequestException as err:
+        raise DataNotFoundError(f"could not download {url}: {_describe(err)}") from err
+    except ValueError as err:
+        # Pooch's hash mismatch ("... expected <known> but got <actual>. Deleted ...").
+        actual = re.search(r"but got (\w+)", str(err))
+        if actual is None:
+            raise
+        raise ChecksumError(
+            f"{url}: downloaded file has {ALGORITHM_NAMES[algorithm]} {actual[1]}, "
+            f"expected {expected}, and was removed; the mirror serves a different file, "
+            "try again later or supply the files yourself"
+        ) from err
+    # Pooch's temporary file is private (0600); a cache is ordinary data.
+    dest.chmod(0o666 & ~_current_umask())
     return dest
 
 
@@ -178,48 +173,49 @@ def download_from_mirrors(
     raise (checksum_errors or failures)[-1]
 
 
-def _stream(url: str, file: BinaryIO, digest, progress: Progress | None, timeout: float) -> None:
-    """Copy ``url`` into ``file``, feeding what was received to ``digest``.
+class _ProgressBar:
+    """The tqdm-like bar pooch's downloader drives, passed on as ``progress(done, total)``.
 
-    Only network failures become DataNotFoundError; a failing write to the local disk
-    keeps its own OSError.
+    Pooch counts whole chunks, then resets the bar and fills it: ``done`` only grows,
+    capped at the total, and is passed on when it changes, so a caller's bar ends once.
     """
-    try:
-        response = urllib.request.urlopen(url, timeout=timeout)
-    except NETWORK_ERRORS as err:
-        raise DataNotFoundError(f"could not download {url}: {_describe(err)}") from err
-    done = 0
-    with response:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        if progress is not None:
-            progress(0, total)
-        while True:
-            try:
-                chunk = response.read(CHUNK_SIZE)
-            except NETWORK_ERRORS as err:
-                raise DataNotFoundError(
-                    f"could not download {url}: {_describe(err)} after {done} bytes"
-                ) from err
-            if not chunk:
-                break
-            digest.update(chunk)
-            file.write(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-    # urllib returns a short body without complaint when the server hangs up early.
-    if total is not None and done != total:
-        raise DataNotFoundError(
-            f"could not download {url}: connection closed after {done} of {total} bytes"
-        )
+
+    def __init__(self, progress: Progress):
+        self.progress, self.done, self._total = progress, 0, None
+
+    @property
+    def total(self) -> int | None:
+        return self._total
+
+    @total.setter
+    def total(self, total: int) -> None:  # set once the server answers; 0 if unsaid
+        self._total = total or None
+        self.progress(0, self._total)
+
+    def update(self, size: int) -> None:
+        done = self.done + size if self._total is None else min(self.done + size, self._total)
+        if done != self.done:
+            self.done = done
+            self.progress(done, self._total)
+
+    def reset(self) -> None:
+        pass
+
+    close = reset
 
 
 def _describe(err: BaseException) -> str:
-    if isinstance(err, urllib.error.HTTPError):
-        return f"HTTP {err.code} {err.reason}"
-    reason = getattr(err, "reason", None)
-    return str(reason) if reason is not None else (str(err) or type(err).__name__)
+    """The cause of a failed request in a few words, not requests' nested reprs."""
+    if isinstance(err, requests.HTTPError) and err.response is not None:
+        return f"HTTP {err.response.status_code} {err.response.reason}"
+    while (err.__cause__ or err.__context__) is not None:
+        err = err.__cause__ or err.__context__
+        # urllib3's IncompleteRead: the server hung up before its Content-Length.
+        partial, expected = getattr(err, "partial", None), getattr(err, "expected", None)
+        if isinstance(partial, int) and isinstance(expected, int):
+            return f"connection closed after {partial} of {partial + expected} bytes"
+    # The socket's own error ("[Errno 111] Connection refused", "timed out").
+    return str(err) or type(err).__name__
 
 
 def _current_umask() -> int:

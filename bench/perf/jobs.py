@@ -70,9 +70,12 @@ def _study_of_identical_trials(trials: int, folder: Path):
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(str(folder / "mlruns" / "optuna.journal"))
     study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
-    pipeline = get_benchmark(BENCHMARK).build(pixel_max=255.0, seed=0)
+    benchmark = get_benchmark(BENCHMARK)
+    pipeline = benchmark.build(pixel_max=255.0, seed=0)
     for _ in range(trials):
-        study.enqueue_trial(baseline_params(pipeline, image_shape=(28, 28), max_epochs=EPOCHS))
+        study.enqueue_trial(
+            baseline_params(pipeline, factory=benchmark.pipeline, image_shape=(28, 28))
+        )
     return study
 
 

@@ -24,7 +24,8 @@ from bench.data import Dataset
 from bench.environment import package_versions
 from bench.errors import UsageError
 from bench.intervals import mean_interval
-from bench.tracking.history import PARENT_TAG, open_store
+from bench.tracking import vocabulary
+from bench.tracking.history import open_store
 from bench.tracking.runs import DatasetRecord, TrackedRun
 from bench.tracking.store import absolute_uri
 from bench.training import RunOutcome
@@ -266,10 +267,10 @@ def _why_no_model(client, run) -> str:
     seeds = _children_with_models(client, run)
     if seeds:  # a `--repeats` parent, or a study's parent refitted once per seed
         what, holders = "a parent run", "its child runs"
-        if "repeats" in tags:
+        if vocabulary.is_repeats_parent(tags):
             what, holders = "a `bench run --repeats` parent", "its seeds' runs"
-        if "study" in tags:
-            what, holders = f"the parent run of study '{tags['study']}'", "its refits"
+        if vocabulary.STUDY in tags:
+            what, holders = f"the parent run of study '{tags[vocabulary.STUDY]}'", "its refits"
         return (
             f"run {run_id} is {what} and holds no model itself; {holders} do: "
             f"{_seed_list(seeds)}; predict with one of these ids"
@@ -282,11 +283,11 @@ def _why_no_model(client, run) -> str:
     if status in ("FAILED", "KILLED"):
         ended = "failed" if status == "FAILED" else "was stopped (KILLED)"
         return f"run {run_id} {ended} before it logged a model; use the id of a run that finished"
-    if "trial_number" in tags and tags.get(PARENT_TAG):
+    if vocabulary.is_trial(tags) and vocabulary.is_nested(tags):
         return _trial_without_model(client, run)
-    if "study" in tags:
+    if vocabulary.STUDY in tags:
         return (
-            f"run {run_id} is the parent run of study '{tags['study']}', which refitted "
+            f"run {run_id} is the parent run of study '{tags[vocabulary.STUDY]}', which refitted "
             "nothing (--no-refit, or no trial finished), so it holds no model; run the "
             "study again without --no-refit, or train a configuration with `bench run`"
         )
@@ -299,10 +300,10 @@ def _why_no_model(client, run) -> str:
 def _trial_without_model(client, trial) -> str:
     tags = trial.data.tags
     said = (
-        f"run {trial.info.run_id} is trial {tags['trial_number']} of study "
-        f"'{tags.get('study', '?')}'; trials keep no model"
+        f"run {trial.info.run_id} is trial {tags[vocabulary.TRIAL_NUMBER]} of study "
+        f"'{tags.get(vocabulary.STUDY, '?')}'; trials keep no model"
     )
-    parent = client.get_run(tags[PARENT_TAG])
+    parent = client.get_run(tags[vocabulary.PARENT])
     if _with_models(client, [parent]):
         return (
             f"{said}: predict with the study's parent run {parent.info.run_id}, which "
@@ -320,7 +321,7 @@ def _trial_without_model(client, trial) -> str:
 def _children_with_models(client, run) -> list:
     """The runs whose parent is ``run`` and that logged a model, in seed order."""
     children = client.search_runs(
-        [run.info.experiment_id], f"tags.`{PARENT_TAG}` = '{run.info.run_id}'"
+        [run.info.experiment_id], f"tags.`{vocabulary.PARENT}` = '{run.info.run_id}'"
     )
     return sorted(_with_models(client, children), key=_seed)
 
@@ -338,7 +339,7 @@ def _with_models(client, runs) -> list:
 
 
 def _seed(run) -> int:
-    seed = run.data.tags.get("seed", "")
+    seed = run.data.tags.get(vocabulary.SEED, "")
     return int(seed) if seed.isdigit() else -1
 
 

@@ -17,9 +17,9 @@ from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 
 from bench.errors import UsageError
+from bench.tracking import vocabulary
 from bench.tracking.store import absolute_uri, open_client, tracking_uri
 
-PARENT_TAG = "mlflow.parentRunId"
 _SQLITE = "sqlite:///"
 _PAGE = 1000  # runs per search request (MLflow's largest page on every store)
 
@@ -51,7 +51,7 @@ class RunRecord:
     @property
     def parent_id(self) -> str:
         """The run this one is a child of (a study's parent, a repeats parent), or ``""``."""
-        return self.tags.get(PARENT_TAG, "")
+        return self.tags.get(vocabulary.PARENT, "")
 
 
 def open_store(uri: str | None = None) -> MlflowClient:
@@ -132,7 +132,7 @@ def runs_and_children(client: MlflowClient, run_ids: Iterable[str]) -> list[RunR
             names[experiment] = client.get_experiment(experiment).name
         records[run_id] = _record(run, names[experiment])
         children = _search(
-            client, [experiment], names, filter_string=f"tags.`{PARENT_TAG}` = '{run_id}'"
+            client, [experiment], names, filter_string=f"tags.`{vocabulary.PARENT}` = '{run_id}'"
         )
         records.update((child.run_id, child) for child in children)
     return list(records.values())

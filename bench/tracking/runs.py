@@ -19,19 +19,16 @@ import mlflow
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
-from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NAME
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from bench import environment
 from bench.errors import TrackingError
 from bench.interrupts import interruption
 from bench.processes import process_is_gone, this_process
+from bench.tracking import vocabulary
 from bench.tracking.store import experiment_id, open_client
 from bench.tracking.views import update_runs_view
 
-WORKER_TAG = "bench.worker"  # host:pid:start of the process that opened the run
-# The name the runs table shows; set as a tag to rename a run once it is known how it
-# ended (a pruned trial).
-RUN_NAME_TAG = MLFLOW_RUN_NAME
 _DIGEST_LENGTH = 16  # MLflow stores a dataset digest in at most 36 characters
 
 
@@ -152,9 +149,9 @@ def tracked_run(
     try:
         exp_id = experiment_id(client, experiment)
         all_tags = {**standard_tags(), **{key: str(value) for key, value in tags.items()}}
-        all_tags[WORKER_TAG] = this_process()
+        all_tags[vocabulary.WORKER] = this_process()
         if parent_run_id:
-            all_tags["mlflow.parentRunId"] = parent_run_id
+            all_tags[vocabulary.PARENT] = parent_run_id
         run_id = client.create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id
     except mlflow.exceptions.MlflowException as error:
         raise TrackingError(
@@ -215,7 +212,7 @@ def record_failure(run: TrackedRun, error: BaseException) -> None:
     status = "KILLED" if isinstance(error, SystemExit) else "FAILED"
     message = f"{type(error).__name__}: {error}"
     with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
-        run.set_tags({"error": message[:5000]})
+        run.set_tags({vocabulary.ERROR: message[:5000]})
         run.log_text(message + "\n", "error.txt")
     run.client.set_terminated(run.run_id, status=status)
 
@@ -229,7 +226,7 @@ def close_orphaned_runs(client: MlflowClient, experiment: str | None) -> list[st
     """
     closed = []
     for run in _running_runs(client, experiment):
-        worker = run.data.tags.get(WORKER_TAG, "")
+        worker = run.data.tags.get(vocabulary.WORKER, "")
         if worker and process_is_gone(worker):
             message = f"worker process {worker} ended without closing this run (killed?)"
             close_orphan(client, run.info.run_id, message)
@@ -243,7 +240,7 @@ def close_runs_of(client: MlflowClient, experiment: str, worker: str, message: s
     had to kill. Returns the run ids closed."""
     closed = []
     for run in _running_runs(client, experiment):
-        if run.data.tags.get(WORKER_TAG) == worker:
+        if run.data.tags.get(vocabulary.WORKER) == worker:
             close_orphan(client, run.info.run_id, message, status="KILLED")
             closed.append(run.info.run_id)
     return closed
@@ -255,7 +252,7 @@ def close_orphan(client: MlflowClient, run_id: str, message: str, status: str = 
     if client.get_run(run_id).info.status != "RUNNING":
         return
     with contextlib.suppress(mlflow.exceptions.MlflowException, OSError):
-        client.set_tag(run_id, "error", message)
+        client.set_tag(run_id, vocabulary.ERROR, message)
         client.log_text(run_id, message + "\n", "error.txt")
     client.set_terminated(run_id, status=status)
 

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
+from typing import TypeAlias
 
 import mlflow
 import tenacity
@@ -22,6 +23,11 @@ from mlflow.tracking import MlflowClient
 
 from bench.errors import TrackingError, UsageError
 from bench.interrupts import interrupts_held
+
+#: The type of the clients :func:`open_client` returns (MLflow's API, its calls retried
+#: while SQLite is locked), named here so that layers which may not import ``mlflow``
+#: can annotate what they are handed.
+Client: TypeAlias = MlflowClient
 
 DEFAULT_STORE_DIR = Path("mlruns")
 DEFAULT_DB = DEFAULT_STORE_DIR / "mlflow.db"

@@ -15,19 +15,19 @@ from collections.abc import Iterable, Sequence
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from bench.tracking import vocabulary
+
 VIEW_KEY = "bench"
 VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 SCORE_COLUMNS = ("val_accuracy", "test_accuracy", "test_macro_f1", "fit_seconds", "n_weights")
 # A --repeats parent (or a study's refit over seeds) holds the spread over its seeds.
 SPREAD_COLUMNS = ("test_accuracy_mean", "test_accuracy_std")
-TRIAL_STATE_TAG = "trial_state"
 DATASET_COLUMN = "attributes.`Dataset`"  # the data's name and digest, as MLflow shows it
 START_TIME_COLUMN = "attributes.start_time"
-PARENT_TAG = "mlflow.parentRunId"
 # A table wider than a screen hides the scores again.
 MAX_PARAM_COLUMNS = 8
 # Names that change with the seed or the split, not with what the user chose.
-_SEEDED = {"seed", "n_validation", "dataset_source", "trial_number"}
+_SEEDED = {"seed", "n_validation", "dataset_source", vocabulary.TRIAL_NUMBER}
 # Enough for any experiment a person browses; MLflow's page holds 100 runs at a time.
 _MAX_RUNS = 1000
 
@@ -44,8 +44,8 @@ def runs_view_state(runs: Sequence) -> dict:
     logged = set().union(*(run.data.metrics for run in runs))
     scores = [*SCORE_COLUMNS, *(name for name in SPREAD_COLUMNS if name in logged)]
     columns = [_column("metrics", name) for name in scores]
-    if any(TRIAL_STATE_TAG in run.data.tags for run in runs):
-        columns.append(_column("tags", TRIAL_STATE_TAG))
+    if any(vocabulary.TRIAL_STATE in run.data.tags for run in runs):
+        columns.append(_column("tags", vocabulary.TRIAL_STATE))
     columns += [_column("params", name) for name in differing_params(runs)]
     columns.append(DATASET_COLUMN)
     return {
@@ -60,7 +60,7 @@ def _order(runs: Sequence) -> str:
     """Best validation accuracy first; but MLflow's table folds child runs under their
     parent only when sorted by start time, and a study's trials spread among other runs
     would hide which study they belong to: newest first where runs are nested."""
-    if any(PARENT_TAG in run.data.tags for run in runs):
+    if any(vocabulary.is_nested(run.data.tags) for run in runs):
         return START_TIME_COLUMN
     return _column("metrics", "val_accuracy")
 
@@ -70,7 +70,7 @@ def differing_params(runs: Sequence) -> list[str]:
     name order; of ``clf__dropout`` and a searched ``dropout`` only the latter."""
     kinds: dict[bool, list[dict[str, str]]] = {}
     for run in runs:
-        nested = PARENT_TAG in run.data.tags
+        nested = vocabulary.is_nested(run.data.tags)
         kinds.setdefault(nested, []).append(dict(run.data.params))
     differing: set[str] = set()
     for params in kinds.values():

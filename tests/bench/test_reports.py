@@ -6,6 +6,7 @@ import pytest
 from matplotlib.image import imread
 from sklearn.metrics import f1_score
 
+from bench.data.catalog import FASHION_MNIST
 from bench.reports import (
     classification_report_text,
     confusion_matrix_figure,
@@ -26,18 +27,7 @@ Y_TRUE = [0, 0, 1, 1, 2, 2]
 Y_PRED = [0, 1, 1, 1, 0, 2]
 NAMES = ["cat", "dog", "bird", "fish"]
 
-FASHION_NAMES = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
+FASHION_NAMES = list(FASHION_MNIST.class_names)
 
 
 def rendered(figure):

@@ -1,6 +1,7 @@
 """HOGTransformer gives scikit-image's hog for every image, and behaves as a transformer."""
 
 import pickle
+import re
 import tracemalloc
 
 import numpy as np
@@ -12,17 +13,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from bench.data import read_idx
 from bench.perf.hog import GRID, MEMORY_TARGET, peak_extra_memory
-from estimators.hog import (
-    BLOCK_NORMS,
-    HOGTransformer,
-    _bin_edges,
-    _orientation_bins,
-    _table_bins,
-    _table_codes,
-)
+from estimators._hog_kernels import _bin_edges, _orientation_bins, _table_bins, _table_codes
+from estimators.hog import BLOCK_NORMS, HOGTransformer
 
 TOLERANCE = 1e-6
 MIB = 2**20
@@ -309,29 +305,51 @@ def test_non_finite_pixels_are_rejected(digits, bad_value):
         hog_transformer.transform(images)
 
 
+BAD_PARAMETERS = [
+    ({"orientations": 0}, "an int in the range [1, inf)"),
+    ({"orientations": 2.5}, "an int in the range [1, inf)"),
+    ({"orientations": True}, "an int in the range [1, inf), not a bool"),
+    ({"block_norm": "nope"}, "a str among {"),  # in the order of a set
+    ({"pixels_per_cell": 0}, "an int in the range [1, inf) or"),
+    ({"pixels_per_cell": (0, 8)}, "an int in the range [1, inf) or a pair of them"),
+    ({"pixels_per_cell": (4, 4, 4)}, "an int in the range [1, inf) or a pair of them"),
+    ({"pixels_per_cell": "4"}, "an int in the range [1, inf) or an array-like"),
+    ({"cells_per_block": (1, -1)}, "an int in the range [1, inf) or a pair of them"),
+    ({"cells_per_block": True}, "an int in the range [1, inf) or a pair of them"),
+    ({"transform_sqrt": "yes"}, "an instance of 'bool'"),
+    ({"batch_size": 0}, "an int in the range [1, inf) or None"),
+]
+
+
 @pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"orientations": 0}, "orientations must be an int >= 1"),
-        ({"orientations": 2.5}, "orientations must be an int >= 1"),
-        ({"orientations": True}, "orientations must be an int >= 1"),
-        ({"block_norm": "L3"}, "block_norm must be one of 'L1', 'L1-sqrt', 'L2', 'L2-Hys'"),
-        ({"pixels_per_cell": 0}, "pixels_per_cell must be an int >= 1 or a pair"),
-        ({"pixels_per_cell": (4, 4, 4)}, "pixels_per_cell must be an int >= 1 or a pair"),
-        ({"pixels_per_cell": "4"}, "pixels_per_cell must be an int >= 1 or a pair"),
-        ({"cells_per_block": (1, -1)}, "cells_per_block must be an int >= 1 or a pair"),
-        ({"transform_sqrt": "yes"}, "transform_sqrt must be True or False"),
-        ({"batch_size": 0}, "batch_size must be None or an int >= 1"),
-        (
-            {"pixels_per_cell": 3, "cells_per_block": 3},
-            r"No block fits in 8x8 images.*at least 9 rows and 9 columns",
-        ),
-    ],
+    ("params", "valid"),
+    BAD_PARAMETERS,
+    ids=[", ".join(f"{k}={v!r}" for k, v in params.items()) for params, _ in BAD_PARAMETERS],
 )
-def test_bad_parameters_raise_value_error_saying_what_is_valid(digits, params, message):
+def test_bad_parameters_raise_scikit_learn_invalid_parameter_error_at_fit(digits, params, valid):
+    ((name, value),) = params.items()
     hog_transformer = HOGTransformer(**{"pixels_per_cell": 2, "cells_per_block": 2, **params})
-    with pytest.raises(ValueError, match=message):
-        hog_transformer.fit_transform(digits.images[:5])
+    message = (
+        f"^The '{name}' parameter of HOGTransformer must be {re.escape(valid)}"
+        f".* Got {re.escape(repr(value))} instead\\.$"
+    )
+    with pytest.raises(InvalidParameterError, match=message):
+        hog_transformer.fit(digits.images[:5])
+
+
+def test_parameters_set_after_fit_are_validated_at_transform(digits):
+    hog_transformer = HOGTransformer(pixels_per_cell=2, cells_per_block=2).fit(digits.images[:5])
+    hog_transformer.set_params(block_norm="nope")
+    with pytest.raises(InvalidParameterError, match="'block_norm' parameter of HOGTransformer"):
+        hog_transformer.transform(digits.images[:5])
+    with pytest.raises(InvalidParameterError, match="'block_norm' parameter of HOGTransformer"):
+        hog_transformer.get_feature_names_out()
+
+
+def test_no_block_fitting_the_images_raises_value_error_saying_what_is_valid(digits):
+    hog_transformer = HOGTransformer(pixels_per_cell=3, cells_per_block=3)
+    with pytest.raises(ValueError, match=r"No block fits in 8x8 images.*at least 9 rows and 9"):
+        hog_transformer.fit(digits.images[:5])
 
 
 def test_transform_sqrt_rejects_negative_pixels(digits):

@@ -80,3 +80,28 @@ def test_seed_reproduces_the_fit_through_our_seeding(digits):
     first = KerasMLPClassifier((8,), epochs=2, random_state=7).fit(*digits)
     second = KerasMLPClassifier((8,), epochs=2, random_state=7).fit(*digits)
     np.testing.assert_array_equal(first.predict_proba(digits[0]), second.predict_proba(digits[0]))
+
+
+def test_keras_optimizer_carries_the_peak_learning_rate_we_store_on_it(digits):
+    # KerasImageClassifier stores the configured rate on the Keras optimizer as
+    # _peak_learning_rate: a warm-started fit finds the optimizer's rate already a
+    # schedule (decayed by the last fit) and restarts it from that peak. Keras must
+    # neither use the name itself nor drop the attribute between fits.
+    assert not hasattr(keras.optimizers.Adam(), "_peak_learning_rate")
+    clf = KerasMLPClassifier(
+        (8,),
+        epochs=2,
+        batch_size=50,
+        lr_schedule="cosine",
+        optimizer="adam",
+        optimizer__learning_rate=0.01,
+        warm_start=True,
+        random_state=0,
+    )
+    clf.fit(*digits)
+    first_fit_steps = int(clf.model_.optimizer.iterations)
+    clf.fit(*digits)
+    optimizer = clf.model_.optimizer
+    assert optimizer._peak_learning_rate == pytest.approx(0.01)
+    # The second fit's schedule starts at its own first step, from the peak again.
+    assert float(optimizer._learning_rate(first_fit_steps)) == pytest.approx(0.01, rel=1e-3)

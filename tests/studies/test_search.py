@@ -97,7 +97,14 @@ def test_pruned_trial_stops_at_once_and_is_recorded(mlflow_store):
     client = open_client()
     with tracked_run("prune", "parent", {}, client=client) as parent:
         objective = TrialObjective(
-            benchmark, data, 0, 3, ("accuracy",), "prune", parent.run_id, client
+            benchmark=benchmark,
+            data=data,
+            seed=0,
+            max_epochs=3,
+            objectives=("accuracy",),
+            experiment="prune",
+            parent_run_id=parent.run_id,
+            client=client,
         )
         study.optimize(objective, n_trials=1)
     assert study.trials[0].state == optuna.trial.TrialState.PRUNED

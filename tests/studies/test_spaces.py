@@ -7,7 +7,7 @@ import pytest
 from optuna.trial import FixedTrial
 from sklearn.datasets import load_digits
 
-from bench.benchmarks import get_benchmark
+from bench.benchmarks import benchmark_names, get_benchmark
 from bench.errors import UsageError
 from studies.spaces import (
     DISTRIBUTIONS,
@@ -33,11 +33,10 @@ BENCHMARKS = {
     "mnist-cnn": ("cnn", MNIST, 255.0),
     "digits-mlp": ("mlp", DIGITS, 16.0),
 }
-MAX_EPOCHS = 7
 
 
 def context(shape=MNIST, block=1):
-    return SpaceContext(shape, MAX_EPOCHS, block)
+    return SpaceContext(shape, cells_per_block=block)
 
 
 def sampled_trials_with_distributions(n_trials, space, seed=0):
@@ -156,15 +155,23 @@ def test_optimizer_returns_only_its_own_settings(fixed, extra):
     + [("mnist-mlp-512", "mlp"), ("fashion-cnn", "cnn")],
 )
 def test_family_of_benchmark_pipelines(name, family):
-    assert family_of(get_benchmark(name).build(pixel_max=255.0, seed=0)).name == family
+    assert family_of(get_benchmark(name).pipeline).name == family
 
 
-def test_family_of_rejects_a_classifier_without_space():
+def test_every_declared_benchmark_has_a_family():
+    for name in benchmark_names():
+        family_of(get_benchmark(name).pipeline)
+
+
+def test_family_of_rejects_a_factory_without_space():
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import Pipeline
 
-    with pytest.raises(UsageError, match="KNeighborsClassifier"):
-        family_of(Pipeline([("clf", KNeighborsClassifier())]))
+    def knn_pipeline(**params):
+        return Pipeline([("clf", KNeighborsClassifier(**params))])
+
+    with pytest.raises(UsageError, match="no search space for knn_pipeline pipelines"):
+        family_of(knn_pipeline)
 
 
 # --- ranges that depend on the image ----------------------------------------------
@@ -195,7 +202,10 @@ def test_sampling_reads_the_table():
     # benchmark says so: one declaration, read by sampling and by the baseline check.
     pipeline = get_benchmark("mnist-hog-mlp").build(pixel_max=255.0, seed=0)
     for params, _, distributions in sampled_trials_with_distributions(
-        30, lambda t: suggest_params(t, pipeline, image_shape=MNIST, max_epochs=MAX_EPOCHS)
+        30,
+        lambda t: suggest_params(
+            t, pipeline, factory=get_benchmark("mnist-hog-mlp").pipeline, image_shape=MNIST
+        ),
     ):
         for name, found in distributions.items():
             assert found == distribution(name, context())
@@ -218,7 +228,10 @@ def test_sampled_values_are_in_range_and_conditionals_apply(name):
     family, shape, pixel_max = BENCHMARKS[name]
     pipeline = get_benchmark(name).build(pixel_max=pixel_max, seed=0)
     sampled = sampled_trials(
-        50, lambda t: suggest_params(t, pipeline, image_shape=shape, max_epochs=MAX_EPOCHS)
+        50,
+        lambda t: suggest_params(
+            t, pipeline, factory=get_benchmark(name).pipeline, image_shape=shape
+        ),
     )
     seen_optimizers = set()
     for trial_params, params in sampled:
@@ -301,7 +314,9 @@ def test_sampled_networks_build(name):
     pipeline = get_benchmark(name).build(pixel_max=pixel_max, seed=0)
     sampled = sampled_trials(
         3,
-        lambda t: suggest_params(t, pipeline, image_shape=shape, max_epochs=MAX_EPOCHS),
+        lambda t: suggest_params(
+            t, pipeline, factory=get_benchmark(name).pipeline, image_shape=shape
+        ),
         seed=1,
     )
     for _, params in sampled:
@@ -331,7 +346,9 @@ def test_sgd_settings_reach_the_keras_optimizer():
         }
     )
     pipeline = get_benchmark("digits-mlp").build(pixel_max=16.0, seed=0)
-    params = suggest_params(trial, pipeline, image_shape=DIGITS, max_epochs=MAX_EPOCHS)
+    params = suggest_params(
+        trial, pipeline, factory=get_benchmark("digits-mlp").pipeline, image_shape=DIGITS
+    )
     config = build_sampled("digits-mlp", params).model_.optimizer.get_config()
     assert config["momentum"] == pytest.approx(0.9)
     assert config["nesterov"] is True
@@ -368,8 +385,10 @@ def test_baseline_reproduces_the_benchmark_configuration(name):
     # published: the study's trial 0 is then the default it is compared against.
     pipeline = get_benchmark(name).build(pixel_max=255.0, seed=0)
     shape = BENCHMARKS[name][1]
-    baseline = baseline_params(pipeline, image_shape=shape, max_epochs=30)
-    params = suggest_params(FixedTrial(baseline), pipeline, image_shape=shape, max_epochs=30)
+    baseline = baseline_params(pipeline, factory=get_benchmark(name).pipeline, image_shape=shape)
+    params = suggest_params(
+        FixedTrial(baseline), pipeline, factory=get_benchmark(name).pipeline, image_shape=shape
+    )
     published = pipeline.get_params()
     shared = {key: value for key, value in params.items() if key in published}
     assert {key: published[key] for key in shared} == shared
@@ -378,7 +397,9 @@ def test_baseline_reproduces_the_benchmark_configuration(name):
 
 def test_mnist_mlp_baseline_is_the_seed_network():
     pipeline = get_benchmark("mnist-mlp").build(pixel_max=255.0, seed=0)
-    assert baseline_params(pipeline, image_shape=MNIST, max_epochs=5) == {
+    assert baseline_params(
+        pipeline, factory=get_benchmark("mnist-mlp").pipeline, image_shape=MNIST
+    ) == {
         "n_layers": 2,
         "units_1": 300,
         "units_2": 30,
@@ -405,7 +426,9 @@ def test_baseline_learning_rates_are_keras_defaults(optimizer):
 
 def test_cnn_baseline_leaves_out_values_outside_the_space():
     pipeline = get_benchmark("mnist-cnn").build(pixel_max=255.0, seed=0)
-    baseline = baseline_params(pipeline, image_shape=MNIST, max_epochs=10)
+    baseline = baseline_params(
+        pipeline, factory=get_benchmark("mnist-cnn").pipeline, image_shape=MNIST
+    )
     # The seed CNN has 9 filters in two blocks; the space offers 8, 16, 32, 64.
     assert "filters_1" not in baseline and "filters_2" not in baseline
     assert baseline["filters_3"] == 16
@@ -428,10 +451,11 @@ BASELINES = {
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_a_baseline_samples_its_own_space_and_no_optimizer(name):
     family, searched = BASELINES[name]
-    pipeline = get_benchmark(name).build(pixel_max=255.0, seed=0)
-    assert family_of(pipeline).name == family
+    benchmark = get_benchmark(name)
+    pipeline = benchmark.build(pixel_max=255.0, seed=0)
+    assert family_of(benchmark.pipeline).name == family
     for trial_params, params in sampled_trials(
-        20, lambda t: suggest_params(t, pipeline, image_shape=MNIST, max_epochs=MAX_EPOCHS)
+        20, lambda t: suggest_params(t, pipeline, factory=benchmark.pipeline, image_shape=MNIST)
     ):
         assert set(trial_params) == searched
         for key, value in trial_params.items():
@@ -444,7 +468,9 @@ def test_an_svc_baseline_keeps_scikit_learns_gamma_outside_the_space():
     pipeline = get_benchmark("mnist-hog-svc").build(pixel_max=255.0, seed=0)
     # gamma="scale" is no number in the space: the baseline trial keeps the
     # benchmark's own, and only C and the HOG setting are enqueued.
-    assert baseline_params(pipeline, image_shape=MNIST, max_epochs=None) == {
+    assert baseline_params(
+        pipeline, factory=get_benchmark("mnist-hog-svc").pipeline, image_shape=MNIST
+    ) == {
         "C": 10.0,
         "orientations": 8,
         "pixels_per_cell": 4,

@@ -40,6 +40,21 @@ def test_storage_state_change_is_reachable_and_refuses_finished_trials():
         storage.set_trial_state_values(frozen._trial_id, optuna.trial.TrialState.FAIL)
 
 
+def test_failing_the_last_grid_point_of_a_killed_worker_leaves_the_grid_sampler_out():
+    # Study.tell(number, state=FAIL) would run GridSampler.after_trial, which stops the
+    # study on its last point, and Study.stop raises outside study.optimize: a grid
+    # study could not be resumed, nor its killed workers closed.
+    study = optuna.create_study(sampler=optuna.samplers.GridSampler({"x": [1, 2]}))
+    done = study.ask()
+    done.suggest_categorical("x", [1, 2])
+    study.tell(done, 1.0)
+    cut_off = study.ask()
+    cut_off.suggest_categorical("x", [1, 2])
+    cut_off.set_user_attr(WORKER_ATTR, "host:101:5.00")
+    assert fail_trials_of(study, "host:101:5.00", "SIGTERM") == [cut_off.number]
+    assert study.trials[cut_off.number].state == optuna.trial.TrialState.FAIL
+
+
 def test_a_trial_of_a_vanished_process_is_failed_and_queued_again_once():
     study = optuna.create_study()
     study.enqueue_trial({"x": 2.0}, user_attrs={"baseline": True})

@@ -56,14 +56,36 @@ def test_the_comparison_with_the_baseline_says_which_won():
     from bench.cli.summaries import against_baseline
     from studies.search import SearchComparison
 
-    better = SearchComparison(0.93, 7, 0.91, 600.0, 300.0, baseline_trial=0, trials=12)
+    better = SearchComparison(
+        best_value=0.93,
+        best_trial=7,
+        baseline_value=0.91,
+        cpu_seconds=600.0,
+        elapsed_seconds=300.0,
+        baseline_trial=0,
+        trials=12,
+    )
     assert against_baseline(better).startswith("better: +0.0200 validation accuracy")
     assert "10.0 CPU-minutes, 5.0 minutes of searching" in against_baseline(better)
-    kept = SearchComparison(0.91, 0, 0.91, 600.0, 300.0, baseline_trial=0, trials=12)
+    kept = SearchComparison(
+        best_value=0.91,
+        best_trial=0,
+        baseline_value=0.91,
+        cpu_seconds=600.0,
+        elapsed_seconds=300.0,
+        baseline_trial=0,
+        trials=12,
+    )
     assert against_baseline(kept).startswith(
         "not better: the baseline (trial 0, 0.9100) is still the best of 12 finished trials"
     )
-    no_baseline = SearchComparison(0.91, 3, None, 60.0, 30.0)
+    no_baseline = SearchComparison(
+        best_value=0.91,
+        best_trial=3,
+        baseline_value=None,
+        cpu_seconds=60.0,
+        elapsed_seconds=30.0,
+    )
     assert "no baseline" in against_baseline(no_baseline)
 
 

@@ -12,29 +12,11 @@ import pytest
 
 import bench.data
 from bench.data import Dataset, load_digits
-from bench.data.catalog import CatalogEntry
 from bench.data.dataset import dataset_digest
-from bench.data.loaders import load_catalog_entry
 from bench.errors import CorruptDataError
+from tests.helpers.data import assert_arrays, dataset_arrays, load_from
 
-
-@pytest.fixture(autouse=True)
-def isolated_cache(monkeypatch, tmp_path):
-    """The array cache in ``tmp_path / "user-cache"``; no data folder from the user."""
-    monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
-    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "user-cache"))
-
-
-def load(entry: CatalogEntry, directory: Path, tmp_path: Path, **kwargs) -> Dataset:
-    """Load ``entry`` from ``directory`` only: no system folder, no download."""
-    return load_catalog_entry(
-        entry,
-        data_dir=directory,
-        download=False,
-        system_root=tmp_path / "no-system",
-        cache_dir=tmp_path / "no-downloads",
-        **kwargs,
-    )
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def cache_entries(tmp_path: Path, dataset: str = "tiny") -> list[Path]:
@@ -48,21 +30,15 @@ def only_entry(tmp_path: Path) -> Path:
     return entries[0]
 
 
-def arrays_of(dataset: Dataset) -> list[np.ndarray]:
-    return [dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test]
-
-
 def assert_same_data(dataset: Dataset, expected: Dataset) -> None:
-    for actual, wanted in zip(arrays_of(dataset), arrays_of(expected), strict=True):
-        assert actual.dtype == wanted.dtype
-        np.testing.assert_array_equal(actual, wanted)
+    assert_arrays(dataset, dataset_arrays(expected))
     assert dataset.digest == expected.digest
     # The digest handed out is that of the arrays handed out, not just a stored string.
-    assert dataset_digest(*arrays_of(dataset)) == expected.digest
+    assert dataset_digest(*dataset_arrays(dataset)) == expected.digest
 
 
 def assert_memory_mapped(dataset: Dataset) -> None:
-    for array in arrays_of(dataset):
+    for array in dataset_arrays(dataset):
         assert isinstance(array, np.memmap)
         assert not array.flags.writeable
 
@@ -73,7 +49,7 @@ def tiny(idx, tmp_path):
     arrays = idx.tiny_arrays()
     entry = idx.tiny_entry(arrays)
     directory = idx.write_dataset(tmp_path / "data", arrays)
-    reference = load(entry, directory, tmp_path, cache_arrays=False)
+    reference = load_from(entry, directory, tmp_path, cache_arrays=False)
     assert cache_entries(tmp_path) == []
     return entry, directory, reference
 
@@ -84,8 +60,8 @@ def tiny(idx, tmp_path):
 def test_cached_load_returns_the_same_data_memory_mapped(tmp_path, tiny):
     entry, directory, reference = tiny
 
-    first = load(entry, directory, tmp_path)
-    cached = load(entry, directory, tmp_path)
+    first = load_from(entry, directory, tmp_path)
+    cached = load_from(entry, directory, tmp_path)
 
     assert_same_data(first, reference)
     assert_same_data(cached, reference)
@@ -107,8 +83,8 @@ def test_cached_load_returns_the_same_data_memory_mapped(tmp_path, tiny):
 
 def test_cached_arrays_support_what_the_harness_does(tmp_path, tiny):
     entry, directory, reference = tiny
-    load(entry, directory, tmp_path)
-    cached = load(entry, directory, tmp_path)
+    load_from(entry, directory, tmp_path)
+    cached = load_from(entry, directory, tmp_path)
 
     # Fancy indexing (study splits), float conversion (scaling) and pickling (models,
     # worker processes) all give ordinary data.
@@ -121,7 +97,7 @@ def test_cached_arrays_support_what_the_harness_does(tmp_path, tiny):
 def test_cache_can_be_turned_off(tmp_path, tiny):
     entry, directory, reference = tiny
 
-    dataset = load(entry, directory, tmp_path, cache_arrays=False)
+    dataset = load_from(entry, directory, tmp_path, cache_arrays=False)
 
     assert cache_entries(tmp_path) == []
     assert not isinstance(dataset.X_train, np.memmap)
@@ -140,7 +116,7 @@ def test_changed_source_file_invalidates_the_cache(idx, tmp_path):
     arrays = idx.tiny_arrays()
     entry = idx.tiny_entry(arrays)
     directory = idx.write_dataset(tmp_path / "data", arrays, gz=False)
-    load(entry, directory, tmp_path, verify=False)
+    load_from(entry, directory, tmp_path, verify=False)
     old_entry = only_entry(tmp_path)
     labels = directory / idx.FILE_NAMES[3]
     before = labels.stat()
@@ -150,24 +126,24 @@ def test_changed_source_file_invalidates_the_cache(idx, tmp_path):
     os.utime(labels, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert labels.stat().st_size == before.st_size
 
-    dataset = load(entry, directory, tmp_path, verify=False)
+    dataset = load_from(entry, directory, tmp_path, verify=False)
 
     np.testing.assert_array_equal(dataset.y_test, [0, 1, 2])
-    assert dataset.digest == dataset_digest(*arrays_of(dataset))
+    assert dataset.digest == dataset_digest(*dataset_arrays(dataset))
     # The outdated entry is removed once the new one is written.
     assert only_entry(tmp_path) != old_entry
     assert not old_entry.exists()
-    assert_memory_mapped(load(entry, directory, tmp_path, verify=False))
+    assert_memory_mapped(load_from(entry, directory, tmp_path, verify=False))
 
 
 def test_other_source_folder_gets_its_own_entry(idx, tmp_path, tiny):
     entry, directory, reference = tiny
     copy = idx.write_dataset(tmp_path / "copy", idx.tiny_arrays())
 
-    load(entry, directory, tmp_path)
-    from_copy = load(entry, copy, tmp_path)
-    cached_copy = load(entry, copy, tmp_path)
-    cached_original = load(entry, directory, tmp_path)
+    load_from(entry, directory, tmp_path)
+    from_copy = load_from(entry, copy, tmp_path)
+    cached_copy = load_from(entry, copy, tmp_path)
+    cached_original = load_from(entry, directory, tmp_path)
 
     assert len(cache_entries(tmp_path)) == 2
     assert cached_copy.source == str(copy)
@@ -182,11 +158,11 @@ def test_entry_written_without_verification_does_not_serve_a_verified_load(idx, 
     entry = idx.tiny_entry(arrays)
     other = idx.tiny_arrays(seed=1)
     directory = idx.write_dataset(tmp_path / "data", [other[0], *arrays[1:]])
-    load(entry, directory, tmp_path, verify=False)
-    assert_memory_mapped(load(entry, directory, tmp_path, verify=False))
+    load_from(entry, directory, tmp_path, verify=False)
+    assert_memory_mapped(load_from(entry, directory, tmp_path, verify=False))
 
     with pytest.raises(CorruptDataError, match="not the canonical Tiny"):
-        load(entry, directory, tmp_path, verify=True)
+        load_from(entry, directory, tmp_path, verify=True)
 
 
 def test_source_damaged_after_caching_is_refused_not_served(idx, tmp_path, corrupt):
@@ -194,12 +170,12 @@ def test_source_damaged_after_caching_is_refused_not_served(idx, tmp_path, corru
     arrays = idx.tiny_arrays()
     entry = idx.tiny_entry(arrays)
     directory = idx.write_dataset(tmp_path / "data", arrays)
-    load(entry, directory, tmp_path, verify=False)
+    load_from(entry, directory, tmp_path, verify=False)
     cached = folder_bytes(only_entry(tmp_path))
     paths, problem = corrupt(directory, arrays)
 
     with pytest.raises(CorruptDataError) as caught:
-        load(entry, directory, tmp_path, verify=False)
+        load_from(entry, directory, tmp_path, verify=False)
 
     idx.assert_names_file_and_problem(str(caught.value), paths, problem)
     # The entry of the intact files is still the only one: nothing cached from the
@@ -361,16 +337,16 @@ def raw_pickle(folder: Path, tmp_path: Path) -> None:
 )
 def test_damaged_entry_is_ignored_and_rebuilt(tmp_path, tiny, damage):
     entry, directory, reference = tiny
-    load(entry, directory, tmp_path)
+    load_from(entry, directory, tmp_path)
     written = folder_bytes(only_entry(tmp_path))
     damage(only_entry(tmp_path), tmp_path)
 
-    dataset = load(entry, directory, tmp_path)
+    dataset = load_from(entry, directory, tmp_path)
 
     assert_same_data(dataset, reference)
     assert not (tmp_path / "code-ran").exists()
     assert folder_bytes(only_entry(tmp_path)) == written
-    rebuilt = load(entry, directory, tmp_path)
+    rebuilt = load_from(entry, directory, tmp_path)
     assert_memory_mapped(rebuilt)
     assert_same_data(rebuilt, reference)
     assert [path.name for path in cache_entries(tmp_path)] == [only_entry(tmp_path).name]
@@ -386,13 +362,13 @@ def test_leftovers_of_killed_writers_are_removed_when_old(tmp_path, tiny):
     two_hours_ago = time.time() - 7200
     os.utime(old, (two_hours_ago, two_hours_ago))
 
-    dataset = load(entry, directory, tmp_path)
+    dataset = load_from(entry, directory, tmp_path)
 
     assert_same_data(dataset, reference)
     # A recent one may belong to a writer still at work.
     assert not old.exists()
     assert recent.exists()
-    assert_memory_mapped(load(entry, directory, tmp_path))
+    assert_memory_mapped(load_from(entry, directory, tmp_path))
 
 
 def test_unwritable_cache_warns_and_still_loads(tmp_path, tiny, monkeypatch):
@@ -402,6 +378,6 @@ def test_unwritable_cache_warns_and_still_loads(tmp_path, tiny, monkeypatch):
     monkeypatch.setenv("BENCH_CACHE_DIR", str(blocker))
 
     with pytest.warns(RuntimeWarning, match="could not cache the decoded arrays"):
-        dataset = load(entry, directory, tmp_path)
+        dataset = load_from(entry, directory, tmp_path)
 
     assert_same_data(dataset, reference)

@@ -4,6 +4,8 @@ import dataclasses
 import gzip
 import io
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,36 +20,15 @@ from bench.data import (
     load_mnist,
     read_idx,
 )
-from bench.data.catalog import FASHION_MNIST, CatalogEntry
-from bench.data.download import download_file
+from bench.data.catalog import FASHION_MNIST
+from bench.data.download import CHUNK_SIZE, download_file
 from bench.data.loaders import load_catalog_entry
 from bench.errors import ChecksumError, CorruptDataError, DataNotFoundError, UsageError
+from tests.helpers.data import load_from
+
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 SYSTEM_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-
-
-# --- helpers: tiny IDX datasets written by the tests --------------------------------------
-
-
-def load_from(entry: CatalogEntry, directory: Path, tmp_path: Path, **kwargs) -> Dataset:
-    """Load ``entry`` from ``directory`` only: empty system folder and cache, no download."""
-    kwargs.setdefault("download", False)
-    return load_catalog_entry(
-        entry,
-        data_dir=directory,
-        system_root=tmp_path / "no-system",
-        cache_dir=tmp_path / "no-cache",
-        **kwargs,
-    )
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch, tmp_path):
-    """Keep the tests off the user's cache, data folder and proxy."""
-    monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
-    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "user-cache"))
-    for variable in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(variable, raising=False)
 
 
 # --- IDX parsing ---------------------------------------------------------------------------
@@ -379,6 +360,23 @@ def test_download_lands_in_cache_and_loads(idx, tmp_path, server):
     assert len(server.requests) == 4
 
 
+def test_download_reports_progress_once_per_chunk(idx, tmp_path, server):
+    body = np.random.default_rng(0).bytes(2 * CHUNK_SIZE + 1000)
+    server.serve("/file.bin", body)
+    calls = []
+
+    download_file(
+        f"{server.url}/file.bin",
+        tmp_path / "file.bin",
+        idx.sha256(body),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+
+    total = len(body)
+    assert calls == [(0, total), (CHUNK_SIZE, total), (2 * CHUNK_SIZE, total), (total, total)]
+    assert (tmp_path / "file.bin").read_bytes() == body
+
+
 def test_download_with_wrong_checksum_leaves_nothing(idx, tmp_path, server):
     body = idx.gzip_idx(np.arange(50, dtype=np.uint8))
     server.serve("/file.gz", body)
@@ -577,6 +575,26 @@ def test_real_fashion_mnist_loads_and_verifies():
     assert dataset.name == "fashion-mnist"
     assert dataset.class_names[0] == "T-shirt/top"
     assert dataset.class_names[9] == "Ankle boot"
+
+
+# --- the package ---------------------------------------------------------------------------
+
+
+def test_loaders_are_imported_on_first_use():
+    # `bench list` reads the catalog through the package: no NumPy, no scikit-learn.
+    code = (
+        "import sys\n"
+        "import bench.data\n"
+        "from bench.data.catalog import CATALOG\n"
+        "heavy = ('numpy', 'sklearn', 'pooch', 'bench.data.loaders')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+        "from bench.data import load_dataset\n"
+        "print(load_dataset.__module__, 'numpy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "bench.data.loaders True"]
 
 
 # --- digits and the Dataset object ---------------------------------------------------------

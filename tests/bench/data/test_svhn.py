@@ -12,28 +12,9 @@ from bench.data.catalog import SVHN, dataset_geometry
 from bench.data.dataset import dataset_digest
 from bench.data.loaders import load_catalog_entry
 from bench.errors import ChecksumError, CorruptDataError, DataNotFoundError
+from tests.helpers.data import assert_arrays, load_from
 
 pytestmark = pytest.mark.usefixtures("isolated_data_env")
-
-
-def load_from(entry, directory: Path, tmp_path: Path, **kwargs):
-    """Load ``entry`` from ``directory`` only: empty system folder and cache, no download."""
-    kwargs.setdefault("download", False)
-    return load_catalog_entry(
-        entry,
-        data_dir=directory,
-        system_root=tmp_path / "no-system",
-        cache_dir=tmp_path / "no-cache",
-        **kwargs,
-    )
-
-
-def assert_arrays(dataset, arrays) -> None:
-    for actual, expected in zip(
-        (dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test), arrays, strict=True
-    ):
-        assert actual.dtype == expected.dtype
-        np.testing.assert_array_equal(actual, expected)
 
 
 # --- loading -------------------------------------------------------------------------------

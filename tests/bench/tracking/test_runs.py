@@ -81,7 +81,8 @@ def test_orphans_of_every_experiment_are_closed_and_live_runs_kept(mlflow_store)
     import sys
 
     from bench.processes import process_identity
-    from bench.tracking.runs import WORKER_TAG, close_orphaned_runs
+    from bench.tracking.runs import close_orphaned_runs
+    from bench.tracking.vocabulary import WORKER as WORKER_TAG
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = process_identity(child.pid)  # taken while it runs, as tracked_run records it
@@ -104,7 +105,8 @@ def test_orphans_of_every_experiment_are_closed_and_live_runs_kept(mlflow_store)
 
 
 def test_the_runs_of_a_killed_worker_are_closed_as_killed_and_no_others(mlflow_store):
-    from bench.tracking.runs import WORKER_TAG, close_runs_of
+    from bench.tracking.runs import close_runs_of
+    from bench.tracking.vocabulary import WORKER as WORKER_TAG
 
     client = open_client(f"sqlite:///{mlflow_store}")
     study, elsewhere = client.create_experiment("study"), client.create_experiment("other")
