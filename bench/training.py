@@ -20,7 +20,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from bench.data import Dataset
 from bench.errors import TrainingDiverged
-from bench.interrupts import interrupts_held, raise_if_interrupted
+from bench.runtime.interrupts import interrupts_held, raise_if_interrupted
 from estimators.sizes import stored_numbers
 from estimators.splits import holdout_indices
 
@@ -126,7 +126,7 @@ def fit_pipeline(
         Within the batch whose training loss is NaN or infinite.
     KeyboardInterrupt
         At the end of the batch a Ctrl-C or SIGTERM arrived in (see
-        :func:`bench.interrupts.interrupts_held`).
+        :func:`bench.runtime.interrupts.interrupts_held`).
     """
     if not trains_by_epoch(pipeline[-1]):
         return _fit_baseline(pipeline, dataset, validation, holdout)
@@ -148,7 +148,7 @@ def fit_pipeline(
 
 class InterruptAtBatchEnd(keras.callbacks.Callback):
     """Raises, at the end of a training or validation batch, the Ctrl-C or SIGTERM that
-    :func:`bench.interrupts.interrupts_held` held back while it ran."""
+    :func:`bench.runtime.interrupts.interrupts_held` held back while it ran."""
 
     def on_train_batch_end(self, batch, logs=None):
         raise_if_interrupted()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.errors import UsageError
-from bench.servers import Server, free_port, start_server
+from bench.runtime.servers import Server, free_port, start_server
 from studies.storage import default_storage
 
 DEFAULT_DASHBOARD_PORT = 8080

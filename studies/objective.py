@@ -20,8 +20,8 @@ from bench.benchmarks import Benchmark
 from bench.benchmarks.overrides import all_params, shown_params
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
-from bench.interrupts import Terminated, interruption
-from bench.reports import gradient_metrics, gradient_profile
+from bench.figures import gradient_metrics, gradient_profile
+from bench.runtime.interrupts import Terminated, interruption
 from bench.tracking import vocabulary
 from bench.tracking.artifacts import dataset_records, log_reports
 from bench.tracking.callbacks import EpochLogger
@@ -146,7 +146,7 @@ class TrialObjective:
                 return self._run_trial(trial)
         except BaseException as error:
             # After Ctrl-C or SIGTERM, whatever ended the trial is the signal's doing
-            # (see bench.interrupts): not a result, so its configuration runs again, once.
+            # (see bench.runtime.interrupts): not a result, so its configuration runs again, once.
             stop = interruption(error)
             if stop is None:
                 raise
@@ -163,15 +163,15 @@ class TrialObjective:
             # not counted.
             trial.set_user_attr(SURPLUS_ATTR, True)
             raise optuna.TrialPruned(f"the study already holds its {self.total} trials")
-        tags = {"trial_number": trial.number, "study": trial.study.study_name}
+        tags = {vocabulary.TRIAL_NUMBER: trial.number, vocabulary.STUDY: trial.study.study_name}
         if trial.user_attrs.get("baseline"):
-            tags["baseline"] = "benchmark configuration"
+            tags[vocabulary.BASELINE] = "benchmark configuration"
         # The run opens first, so even a trial that fails while sampling or building
         # its network is recorded, with its error.
         with tracked_run(
             self.experiment,
             trial_run_name(trial.number),
-            {**tags, "benchmark": self.benchmark.name, **self.provenance},
+            {**tags, vocabulary.BENCHMARK: self.benchmark.name, **self.provenance},
             client=self.client,
             parent_run_id=self.parent_run_id,
         ) as run:
@@ -187,7 +187,7 @@ class TrialObjective:
             # A pruned trial is scored and pictured too, as the network was when stopped.
             outcome = self._outcome(pipeline, run, history, seconds, pruned=pruned is not None)
             if pruned is None:
-                run.set_tags({"trial_state": "COMPLETE"})
+                run.set_tags({vocabulary.TRIAL_STATE: "COMPLETE"})
                 if gradient_metrics(outcome.history):  # for the study's comparison figure
                     trial.set_user_attr("gradient_profile", gradient_profile(outcome.history))
             else:
@@ -195,8 +195,8 @@ class TrialObjective:
                 # it from a complete trial in the MLflow runs table.
                 run.set_tags(
                     {
-                        "trial_state": "PRUNED",
-                        "pruned": str(pruned),
+                        vocabulary.TRIAL_STATE: "PRUNED",
+                        vocabulary.PRUNED: str(pruned),
                         vocabulary.RUN_NAME: f"{trial_run_name(trial.number)} pruned",
                     }
                 )

@@ -15,12 +15,13 @@ import optuna
 
 from bench.benchmarks import Benchmark
 from bench.data import Dataset
-from bench.run import baseline_holdout, log_run_params, run_datasets
+from bench.tracking import vocabulary
 from bench.tracking.artifacts import log_outcome, log_repeats
 from bench.tracking.callbacks import EpochLogger
 from bench.tracking.runs import TrackedRun, tracked_run
 from bench.tracking.store import Client
 from bench.training import RunOutcome, fit_and_score
+from bench.use_cases.run import baseline_holdout, log_run_params, run_datasets
 from studies.trials import best_trial, rerun_command
 
 
@@ -88,8 +89,9 @@ def refit_best(
             run = tracked_run(
                 experiment,
                 f"refit seed={each}",
-                {"refit": "true", "benchmark": benchmark.name, "seed": each}
-                | {"study": study.study_name, "best_trial": trial.number},
+                {vocabulary.REFIT: "true", vocabulary.BENCHMARK: benchmark.name}
+                | {vocabulary.SEED: each, vocabulary.STUDY: study.study_name}
+                | {vocabulary.BEST_TRIAL: trial.number},
                 client=client,
                 parent_run_id=parent.run_id,
             )

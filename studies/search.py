@@ -21,6 +21,7 @@ from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.configure import check_trains_by_epoch
 from bench.benchmarks.overrides import resolve_overrides
 from bench.data import Dataset, load_dataset
+from bench.tracking import vocabulary
 from bench.tracking.runs import (
     TrackedRun,
     close_orphaned_runs,
@@ -175,7 +176,7 @@ def run_study(
     Raises
     ------
     UsageError, DataError, TrackingError
-        As for :func:`bench.run.run_benchmark`.
+        As for :func:`bench.use_cases.run.run_benchmark`.
     """
     opened = _open_study(benchmark, settings, worker_index=0, command=command)
     if not opened.study.trials and not settings.grid:
@@ -424,14 +425,14 @@ def _enqueue_starting_points(opened: _OpenStudy) -> None:
 def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
     settings = opened.settings
     return {
-        "study": opened.study.study_name,
+        vocabulary.STUDY: opened.study.study_name,
         "storage": settings.storage or default_storage(),
-        "sampler": settings.sampler,
-        "pruner": settings.pruner,
+        vocabulary.SAMPLER: settings.sampler,
+        vocabulary.PRUNER: settings.pruner,
         "objectives": ",".join(settings.objectives),
-        "objective": objective_name(settings.objectives),
-        "benchmark": opened.benchmark.name,
-        "dataset": opened.benchmark.dataset,
+        vocabulary.OBJECTIVE: objective_name(settings.objectives),
+        vocabulary.BENCHMARK: opened.benchmark.name,
+        vocabulary.DATASET: opened.benchmark.dataset,
         "jobs": jobs,
     } | provenance_tags(opened.command)
 

@@ -7,7 +7,7 @@ trial that failed on its own (a diverging loss, an unbuildable network) is a res
 and counts.
 
 On RDB storage Optuna's heartbeat notices a dead worker; the default journal file
-has no heartbeat, so each trial records its process (``bench.processes``) and a later
+has no heartbeat, so each trial records its process (``bench.runtime.processes``) and a later
 invocation on the same host fails the trials whose process is gone.
 """
 
@@ -17,7 +17,7 @@ import warnings
 
 import optuna
 
-from bench.processes import process_is_gone, this_process
+from bench.runtime.processes import process_is_gone, this_process
 
 WORKER_ATTR = "worker"
 STALE_ATTR = "stale"

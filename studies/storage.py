@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import tenacity
 
-from bench.environment import seconds_setting
+from bench.runtime.environment import seconds_setting
 from bench.tracking.store import DEFAULT_STORE_DIR, database_url
 from studies.stale import StaleTrialCallback
 

@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.environment import seconds_setting
-from bench.processes import process_identity
+from bench.runtime.environment import seconds_setting
+from bench.runtime.processes import process_identity
 
 # How long terminated workers have to close their runs and exit before they are killed,
 # and this process closes what they left open. Under the 30 s SLURM leaves between

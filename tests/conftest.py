@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.backend import share_cores, usable_cores
+from bench.runtime.backend import share_cores, usable_cores
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

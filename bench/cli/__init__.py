@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from bench.cli.commands import dispatch, say
 from bench.cli.parser import build_parser
 from bench.errors import BenchError, RunInterrupted
-from bench.interrupts import exit_code_for, signals_as_interrupts
+from bench.runtime.interrupts import exit_code_for, signals_as_interrupts
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,7 +67,7 @@ def command_list(output_format: str = "text") -> int:
 def command_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from bench.cli.progress import EpochProgress, baseline_notice, download_progress, seed_notice
     from bench.cli.summaries import repeats_summary, run_summary
-    from bench.run import run_benchmark, run_repeats
+    from bench.use_cases.run import run_benchmark, run_repeats
 
     options = {
         "epochs": args.epochs,
@@ -103,7 +103,7 @@ def command_describe(args: argparse.Namespace) -> int:
 
 def command_predict(args: argparse.Namespace) -> int:
     from bench.cli.summaries import predictions_json, predictions_text
-    from bench.predict import predict_images
+    from bench.use_cases.predict import predict_images
 
     answer = predict_images(args.run_id, args.images, save_preprocessed=args.save_preprocessed)
     if answer.notice:
@@ -114,14 +114,14 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
-    from bench.backend import share_cores
+    from bench.runtime.backend import share_cores
 
     jobs = 1 if args.worker_of else args.jobs
     share_cores(jobs)  # before Keras starts its thread pools; workers inherit it
     if jobs == 1:
         start_libraries(verbose=args.verbose)
         return command_study(args, argv)
-    from bench.interrupts import on_signal
+    from bench.runtime.interrupts import on_signal
     from studies.worker_pool import WorkerPool
 
     # Started first, so their imports overlap this process's own.
@@ -330,7 +330,7 @@ def _wait_for_any(servers, every_minute=None) -> None:
 
 def start_libraries(*, verbose: bool) -> None:
     """Import Keras (its backend's start-up lines hidden) and quiet MLflow's logging."""
-    from bench.backend import import_keras
+    from bench.runtime.backend import import_keras
 
     import_keras(quiet=not verbose)
     if not verbose:

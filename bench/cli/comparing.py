@@ -16,7 +16,8 @@ from bench.errors import BenchError, UsageError
 
 def command_compare(args: argparse.Namespace) -> int:
     from bench.cli.orphans import close_orphans
-    from bench.comparison import (
+    from bench.tracking.history import experiment_runs, open_store, runs_and_children
+    from bench.use_cases.compare import (
         SCORE,
         chosen_pair,
         compare_runs,
@@ -24,7 +25,6 @@ def command_compare(args: argparse.Namespace) -> int:
         paired_test,
         render,
     )
-    from bench.tracking.history import experiment_runs, open_store, runs_and_children
 
     _quiet(args.verbose)
     client = open_store()
@@ -66,8 +66,8 @@ def command_compare(args: argparse.Namespace) -> int:
 
 def command_report(args: argparse.Namespace) -> int:
     from bench.cli.orphans import close_orphans
-    from bench.handout import experiment_report
     from bench.tracking.history import open_store
+    from bench.use_cases.report import experiment_report
 
     _quiet(args.verbose)
     path = Path(args.output or default_report_name(args.experiment))

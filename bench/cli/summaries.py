@@ -225,7 +225,7 @@ def network_description(benchmark, pipeline, classifier) -> str:
     """``bench describe``: the data, the steps before the network, and the network's
     layers with their output shapes and weights, as the course reports tabulate them."""
     from bench.data.catalog import dataset_geometry
-    from bench.reports import model_summary_text
+    from bench.figures import model_summary_text
 
     shape, n_classes = dataset_geometry(benchmark.dataset)
     lines = [

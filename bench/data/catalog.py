@@ -1,6 +1,6 @@
 """Declarations of the downloadable datasets: their files, mirrors, checksums, classes.
 
-Each dataset is one entry: a :class:`CatalogEntry` for the IDX datasets (MNIST,
+Each dataset is one entry: a :class:`IdxDataset` for the IDX datasets (MNIST,
 Fashion-MNIST), an :class:`SvhnEntry` or a :class:`CifarEntry`. Every entry says which
 files make up the dataset in a folder (``layouts``) and which files to download
 (``downloads``). Tests and users with their own mirror build an entry of their own (or
@@ -116,7 +116,7 @@ class IdxFile:
 
 
 @dataclass(frozen=True)
-class CatalogEntry:
+class IdxDataset:
     """An image classification dataset stored as four IDX files.
 
     Parameters
@@ -174,7 +174,7 @@ class SvhnEntry:
     Parameters
     ----------
     name, title, class_names, mirrors, image_shape, pixel_max, apt_package
-        As for :class:`CatalogEntry`; ``image_shape`` is (height, width, channels).
+        As for :class:`IdxDataset`; ``image_shape`` is (height, width, channels).
     train, test : PublishedFile
         The two ``.mat`` files.
     """
@@ -207,7 +207,7 @@ class CifarEntry:
     Parameters
     ----------
     name, title, class_names, mirrors, image_shape, pixel_max, apt_package
-        As for :class:`CatalogEntry`; ``image_shape`` is (height, width, channels).
+        As for :class:`IdxDataset`; ``image_shape`` is (height, width, channels).
     archive : PublishedFile
         The ``.tar.gz`` archive, the only file with a published checksum.
     folder : str
@@ -257,7 +257,7 @@ class CifarEntry:
         return (self.archive,)
 
 
-MNIST = CatalogEntry(
+MNIST = IdxDataset(
     name="mnist",
     title="MNIST",
     class_names=tuple(str(digit) for digit in range(10)),
@@ -287,7 +287,7 @@ MNIST = CatalogEntry(
     ),
 )
 
-FASHION_MNIST = CatalogEntry(
+FASHION_MNIST = IdxDataset(
     name="fashion-mnist",
     title="Fashion-MNIST",
     class_names=(
@@ -330,7 +330,7 @@ FASHION_MNIST = CatalogEntry(
     apt_package="dataset-fashion-mnist",
 )
 
-IDX_CATALOG: dict[str, CatalogEntry] = {entry.name: entry for entry in (MNIST, FASHION_MNIST)}
+IDX_CATALOG: dict[str, IdxDataset] = {entry.name: entry for entry in (MNIST, FASHION_MNIST)}
 
 SVHN = SvhnEntry(
     name="svhn",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.data.catalog import CatalogEntry, IdxFile, Layout
+from bench.data.catalog import IdxDataset, IdxFile, Layout
 from bench.errors import CorruptDataError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -140,7 +140,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_idx_files(
-    entry: CatalogEntry, layout: Layout, paths: Sequence[Path], verify: bool
+    entry: IdxDataset, layout: Layout, paths: Sequence[Path], verify: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read and validate the four files of ``entry`` at ``paths`` (in ``entry.files`` order).
 
@@ -148,7 +148,7 @@ def read_idx_files(
 
     Parameters
     ----------
-    entry : CatalogEntry
+    entry : IdxDataset
         Checksums, image shape and classes the files must have.
     layout : Layout
         ``entry.layouts[0]``, the only layout of an IDX dataset.
@@ -181,7 +181,7 @@ def read_idx_files(
     return X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64)
 
 
-def _read_file(path: Path, file: IdxFile, entry: CatalogEntry, verify: bool) -> np.ndarray:
+def _read_file(path: Path, file: IdxFile, entry: IdxDataset, verify: bool) -> np.ndarray:
     raw = path.read_bytes()
     content = decompress_idx(raw, path)
     array = parse_idx(content, path)
@@ -191,7 +191,7 @@ def _read_file(path: Path, file: IdxFile, entry: CatalogEntry, verify: bool) -> 
 
 
 def _check_checksum(
-    raw: bytes, content: bytes, path: Path, file: IdxFile, entry: CatalogEntry
+    raw: bytes, content: bytes, path: Path, file: IdxFile, entry: IdxDataset
 ) -> None:
     # Re-compressed copies differ from the published archive only in their gzip
     # bytes, so the content decides; the archive checksum is the fallback.
@@ -207,7 +207,7 @@ def _check_checksum(
     )
 
 
-def _check_images(images: np.ndarray, path: Path, entry: CatalogEntry) -> None:
+def _check_images(images: np.ndarray, path: Path, entry: IdxDataset) -> None:
     if images.ndim != 3:
         raise CorruptDataError(
             f"{path}: expected 3-dimensional images (IDX magic 0x00000803), "
@@ -221,7 +221,7 @@ def _check_images(images: np.ndarray, path: Path, entry: CatalogEntry) -> None:
         )
 
 
-def _check_labels(labels: np.ndarray, path: Path, entry: CatalogEntry) -> None:
+def _check_labels(labels: np.ndarray, path: Path, entry: IdxDataset) -> None:
     if labels.ndim != 1:
         raise CorruptDataError(
             f"{path}: expected 1-dimensional labels (IDX magic 0x00000801), "

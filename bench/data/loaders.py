@@ -12,7 +12,7 @@ import numpy as np
 import sklearn.datasets
 from sklearn.model_selection import train_test_split
 
-from bench.data.catalog import CATALOG, CatalogEntry, CifarEntry, DatasetEntry, SvhnEntry
+from bench.data.catalog import CATALOG, CifarEntry, DatasetEntry, IdxDataset, SvhnEntry
 from bench.data.cifar import read_cifar_files
 from bench.data.dataset import Dataset, dataset_digest
 from bench.data.download import TIMEOUT_S, Progress
@@ -26,7 +26,7 @@ DIGITS = "digits"
 DIGITS_SOURCE = "scikit-learn load_digits"
 # The reader of each kind of catalog entry: one per file format.
 READERS: dict[type, Reader] = {
-    CatalogEntry: read_idx_files,
+    IdxDataset: read_idx_files,
     SvhnEntry: read_svhn_files,
     CifarEntry: read_cifar_files,
 }
@@ -187,7 +187,7 @@ def load_catalog_entry(
 
     Parameters
     ----------
-    entry : CatalogEntry, SvhnEntry or CifarEntry
+    entry : IdxDataset, SvhnEntry or CifarEntry
         Files, checksums and mirrors of the dataset; its type selects the reader.
     data_dir, download, verify, progress, cache_arrays
         As for :func:`load_dataset`.

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from bench.backend import import_keras
+from bench.runtime.backend import import_keras
 
 
 def build_seed_cnn(keras, n_classes: int):

@@ -18,7 +18,7 @@ SEEDS = (0, 1, 2)
 def measure(quick: bool = False) -> list[Figure]:
     """Mean test accuracy over seeds 0-2 and the slowest fit (one seed, one epoch when
     quick: a smoke run of the code path, not the figure)."""
-    from bench.run import run_benchmark
+    from bench.use_cases.run import run_benchmark
 
     seeds = SEEDS[:1] if quick else SEEDS
     epochs = 1 if quick else None

@@ -19,11 +19,11 @@ from mlflow.entities import LoggedModelStatus
 from mlflow.models import infer_signature
 
 import estimators
-from bench import reports
+from bench import figures
 from bench.data import Dataset
-from bench.environment import package_versions
 from bench.errors import UsageError
 from bench.intervals import mean_interval
+from bench.runtime.environment import package_versions
 from bench.tracking import vocabulary
 from bench.tracking.history import open_store
 from bench.tracking.runs import DatasetRecord, TrackedRun
@@ -86,7 +86,7 @@ def log_repeats(run: TrackedRun, outcomes: Mapping[int, RunOutcome]) -> dict[str
     }
     if curves:
         title = f"Validation accuracy of {len(curves)} seeds"
-        run.log_figure(reports.seed_curves_figure(curves, title=title), "learning_curves.png")
+        run.log_figure(figures.seed_curves_figure(curves, title=title), "learning_curves.png")
     return spreads
 
 
@@ -165,26 +165,26 @@ def log_reports(
     split.
     """
     y_pred = outcome.test.y_pred
-    table = reports.confusion_matrix_table(y_true, y_pred, class_names)
+    table = figures.confusion_matrix_table(y_true, y_pred, class_names)
     run.log_text(table.to_csv(), "confusion_matrix.csv")
     run.log_figure(
-        reports.confusion_matrix_figure(y_true, y_pred, class_names, title=split),
+        figures.confusion_matrix_figure(y_true, y_pred, class_names, title=split),
         "confusion_matrix.png",
     )
     run.log_text(
-        reports.classification_report_text(y_true, y_pred, class_names),
+        figures.classification_report_text(y_true, y_pred, class_names),
         "classification_report.txt",
     )
-    pairs = reports.most_confused_pairs(y_true, y_pred, class_names)
+    pairs = figures.most_confused_pairs(y_true, y_pred, class_names)
     run.log_text(pairs.to_csv(index=False), "most_confused_pairs.csv")
     if not outcome.by_epoch:  # a baseline: no epochs, no curves, no layers
-        summary = reports.pipeline_summary_text(outcome.pipeline, outcome.n_weights)
+        summary = figures.pipeline_summary_text(outcome.pipeline, outcome.n_weights)
         run.log_text(summary, "model_summary.txt")
         return
-    run.log_figure(reports.learning_curves_figure(outcome.history), "learning_curves.png")
-    run.log_text(reports.model_summary_text(outcome.pipeline[-1].model_), "model_summary.txt")
-    if reports.gradient_metrics(outcome.history):
-        run.log_figure(reports.gradients_figure(outcome.history), "gradients.png")
+    run.log_figure(figures.learning_curves_figure(outcome.history), "learning_curves.png")
+    run.log_text(figures.model_summary_text(outcome.pipeline[-1].model_), "model_summary.txt")
+    if figures.gradient_metrics(outcome.history):
+        run.log_figure(figures.gradients_figure(outcome.history), "gradients.png")
     if hasattr(outcome.pipeline[-1], "feature_maps"):
         log_convolutions(run, outcome.pipeline, X)
 
@@ -192,13 +192,13 @@ def log_reports(
 def log_convolutions(run: TrackedRun, pipeline, X=None) -> None:
     """A CNN's first filters, and its feature maps for the first image of ``X``."""
     classifier = pipeline[-1]
-    run.log_figure(reports.filters_figure(classifier.first_filters()), "filters.png")
+    run.log_figure(figures.filters_figure(classifier.first_filters()), "filters.png")
     if X is None or not len(X):
         return
     image = np.asarray(X[0])
     features = pipeline[:-1].transform(np.asarray(X[:1]))[0] if len(pipeline) > 1 else image
     maps = classifier.feature_maps(features)
-    run.log_figure(reports.feature_maps_figure(image, maps), "feature_maps.png")
+    run.log_figure(figures.feature_maps_figure(image, maps), "feature_maps.png")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from bench.interrupts import raise_if_interrupted
+from bench.runtime.interrupts import raise_if_interrupted
 from bench.tracking.runs import TrackedRun
 
 

@@ -21,10 +21,10 @@ from mlflow.tracking import MlflowClient
 from mlflow.tracking.context.registry import resolve_tags
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from bench import environment
 from bench.errors import TrackingError
-from bench.interrupts import interruption
-from bench.processes import process_is_gone, this_process
+from bench.runtime import environment
+from bench.runtime.interrupts import interruption
+from bench.runtime.processes import process_is_gone, this_process
 from bench.tracking import vocabulary
 from bench.tracking.store import experiment_id, open_client
 from bench.tracking.views import update_runs_view

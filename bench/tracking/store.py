@@ -22,7 +22,7 @@ from filelock import FileLock
 from mlflow.tracking import MlflowClient
 
 from bench.errors import TrackingError, UsageError
-from bench.interrupts import interrupts_held
+from bench.runtime.interrupts import interrupts_held
 
 #: The type of the clients :func:`open_client` returns (MLflow's API, its calls retried
 #: while SQLite is locked), named here so that layers which may not import ``mlflow``
@@ -133,7 +133,7 @@ class _LockRetryingClient:
     """An ``MlflowClient`` whose calls are retried while SQLite reports "database is
     locked" (see ``_retry_while_locked``), each try whole: a Ctrl-C or SIGTERM that
     arrives during one is raised when it returns (see
-    :func:`bench.interrupts.interrupts_held`)."""
+    :func:`bench.runtime.interrupts.interrupts_held`)."""
 
     def __init__(self, client: MlflowClient):
         self._client = client

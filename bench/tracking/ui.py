@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from bench.servers import Server, answers_ok, free_port, serving_port, start_server
+from bench.runtime.servers import Server, answers_ok, free_port, serving_port, start_server
 from bench.tracking.store import absolute_uri, database_url, tracking_uri
 from bench.tracking.views import VIEW_KEY
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from bench.reports import confusion_matrix_figure
+from bench.figures import confusion_matrix_figure
 from bench.tracking.runs import tracked_run
 from bench.tracking.store import open_client
 

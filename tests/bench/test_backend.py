@@ -4,12 +4,12 @@ import os
 import subprocess
 import sys
 
-from bench.backend import usable_cores
+from bench.runtime.backend import usable_cores
 
 
 def threads_after_share(workers, env=None):
     code = (
-        "import os; from bench.backend import share_cores; "
+        "import os; from bench.runtime.backend import share_cores; "
         f"t = share_cores({workers}); "
         "get = os.environ.get; "
         "print(t, get('TF_NUM_INTRAOP_THREADS'), get('TF_NUM_INTEROP_THREADS'))"

@@ -89,7 +89,7 @@ def test_another_seed_gives_another_result(runs):
 
 FIT_AND_REPORT = textwrap.dedent(
     """
-    from bench.backend import import_keras
+    from bench.runtime.backend import import_keras
 
     import_keras()
     # TensorFlow exports a setter only; its own getter lives here (since 2.8).

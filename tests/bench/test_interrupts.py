@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bench.interrupts import (
+from bench.runtime.interrupts import (
     Terminated,
     interrupts_held,
     raise_if_interrupted,

@@ -6,7 +6,7 @@ import sys
 
 import psutil
 
-from bench.processes import process_identity, process_is_gone, this_process
+from bench.runtime.processes import process_identity, process_is_gone, this_process
 
 
 def test_a_finished_process_is_gone_and_a_live_one_is_not():

@@ -8,7 +8,7 @@ from mlflow.tracking import MlflowClient
 from scipy import stats
 
 from bench.errors import UsageError
-from bench.run import run_benchmark, run_repeats
+from bench.use_cases.run import run_benchmark, run_repeats
 
 
 def artifact_paths(client: MlflowClient, run_id: str) -> set[str]:

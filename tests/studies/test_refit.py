@@ -8,7 +8,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from bench.errors import UsageError
-from bench.run import run_benchmark
+from bench.use_cases.run import run_benchmark
 from studies.search import StudySettings, run_study
 from studies.storage import open_storage
 

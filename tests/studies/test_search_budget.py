@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from bench.benchmarks import Benchmark
 from bench.benchmarks.configure import built_network
 from bench.benchmarks.pipelines import cnn_pipeline
-from bench.reports import model_summary_text
+from bench.figures import model_summary_text
 from studies.search import StudySettings, run_study
 
 pytestmark = pytest.mark.slow

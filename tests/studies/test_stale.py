@@ -99,7 +99,7 @@ def _gone_process() -> str:
     import subprocess
     import sys
 
-    from bench.processes import process_identity
+    from bench.runtime.processes import process_identity
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     identity = process_identity(child.pid)

@@ -14,7 +14,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from bench.benchmarks import get_benchmark
-from bench.handout import Handout, experiment_report
+from bench.use_cases.report import Handout, experiment_report
 from studies.plots import MIN_TRIALS_FOR_IMPORTANCES
 from studies.search import StudyReport, StudySettings, run_study
 

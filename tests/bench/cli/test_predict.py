@@ -11,9 +11,9 @@ from PIL import Image, ImageDraw
 
 from bench.benchmarks import get_benchmark
 from bench.cli import main
-from bench.run import run_benchmark, run_repeats
 from bench.tracking.artifacts import ModelFacts, log_pipeline
 from bench.tracking.runs import tracked_run
+from bench.use_cases.run import run_benchmark, run_repeats
 
 PAPER, INK = (245, 242, 235), (20, 20, 30)
 

@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from bench.servers import free_port
+from bench.runtime.servers import free_port
 
 START_S = 120
 STOP_S = 20

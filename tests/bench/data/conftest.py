@@ -25,8 +25,8 @@ import scipy.io
 from bench.data.catalog import (
     CIFAR10,
     SVHN,
-    CatalogEntry,
     CifarEntry,
+    IdxDataset,
     IdxFile,
     PublishedFile,
     SvhnEntry,
@@ -61,13 +61,13 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def tiny_entry(arrays: list[np.ndarray], mirrors: tuple[str, ...] = ()) -> CatalogEntry:
+def tiny_entry(arrays: list[np.ndarray], mirrors: tuple[str, ...] = ()) -> IdxDataset:
     """A catalog entry whose checksums are those of ``arrays`` gzipped by ``gzip_idx``."""
     files = [
         IdxFile(name, sha256(gzip_idx(array)), sha256(idx_bytes(array)))
         for name, array in zip(FILE_NAMES, arrays, strict=True)
     ]
-    return CatalogEntry(
+    return IdxDataset(
         name="tiny",
         title="Tiny",
         class_names=("a", "b", "c"),
@@ -203,7 +203,7 @@ CORRUPTIONS = [
 ]
 
 
-def entry_trusting(directory: Path, mirrors: tuple[str, ...] = ()) -> CatalogEntry:
+def entry_trusting(directory: Path, mirrors: tuple[str, ...] = ()) -> IdxDataset:
     """The tiny entry with the archive checksums of the files in ``directory``.
 
     Damaged files then pass verification, so the check that refuses them is the

@@ -2,13 +2,13 @@
 
 import pytest
 
-from bench.backend import import_keras
 from bench.benchmarks import get_benchmark
 from bench.benchmarks.configure import count_weights
 from bench.errors import BenchError
 from bench.perf import CHECK_NAMES, CommandFailed, Figure, checks
 from bench.perf.bare_cnn import build_seed_cnn
 from bench.perf.memory import BASELINE_TRIAL, GROWTH_TARGET_MB, rss_mb, run_trials
+from bench.runtime.backend import import_keras
 
 
 def test_bare_script_trains_the_mnist_cnn_network():

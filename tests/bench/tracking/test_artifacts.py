@@ -5,8 +5,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from bench.run import run_benchmark
 from bench.tracking.artifacts import load_run_model
+from bench.use_cases.run import run_benchmark
 
 
 def artifacts(client: MlflowClient, run_id: str) -> set[str]:

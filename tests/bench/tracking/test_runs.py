@@ -80,7 +80,7 @@ def test_orphans_of_every_experiment_are_closed_and_live_runs_kept(mlflow_store)
     import subprocess
     import sys
 
-    from bench.processes import process_identity
+    from bench.runtime.processes import process_identity
     from bench.tracking.runs import close_orphaned_runs
     from bench.tracking.vocabulary import WORKER as WORKER_TAG
 

@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 
 from bench.benchmarks import benchmark_names, get_benchmark
-from bench.comparison import (
+from bench.errors import UsageError
+from bench.figures import seed_curves_figure
+from bench.tracking import vocabulary as tags
+from bench.tracking.history import (
+    RunRecord,
+    artifact_bytes,
+    experiment_runs,
+    log_report,
+    metric_history,
+    open_store,
+)
+from bench.use_cases.compare import (
     ALPHA,
     Comparison,
     Configuration,
@@ -31,17 +42,6 @@ from bench.comparison import (
     seed_key,
     seed_ranges,
     sorted_seeds,
-)
-from bench.errors import UsageError
-from bench.reports import seed_curves_figure
-from bench.tracking import vocabulary as tags
-from bench.tracking.history import (
-    RunRecord,
-    artifact_bytes,
-    experiment_runs,
-    log_report,
-    metric_history,
-    open_store,
 )
 
 CURVE_METRIC = "val_accuracy"

@@ -17,6 +17,7 @@ from bench.benchmarks.configure import check_buildable, configured_pipeline
 from bench.benchmarks.overrides import all_params, shown_params
 from bench.data import Dataset, load_dataset
 from bench.errors import RunInterrupted, UsageError
+from bench.tracking import vocabulary
 from bench.tracking.artifacts import dataset_records, log_outcome, log_repeats
 from bench.tracking.callbacks import EpochLogger
 from bench.tracking.runs import close_orphaned_runs, provenance_tags, tracked_run
@@ -187,7 +188,8 @@ def run_repeats(
     experiment = experiment or benchmark.name
     close_orphaned_runs(client, experiment)
     seeds = range(seed, seed + repeats)
-    tags = run_tags(benchmark, seed, command) | {"repeats": repeats, "seed": _seed_range(seeds)}
+    tags = run_tags(benchmark, seed, command)
+    tags |= {vocabulary.REPEATS: repeats, vocabulary.SEED: _seed_range(seeds)}
     title = run_name(benchmark, seeds=seeds, epochs=options.get("epochs"), overrides=overrides)
     with tracked_run(experiment, title, tags, client=client) as parent:
         runs = []
@@ -241,7 +243,11 @@ def _rows_fitted(pipeline: Pipeline, n_train: int, holdout: Holdout | None) -> i
 
 def run_tags(benchmark: Benchmark, seed: int, command: str | None) -> dict[str, str]:
     """Tags that say what ran and on which software."""
-    tags = {"benchmark": benchmark.name, "dataset": benchmark.dataset, "seed": str(seed)}
+    tags = {
+        vocabulary.BENCHMARK: benchmark.name,
+        vocabulary.DATASET: benchmark.dataset,
+        vocabulary.SEED: str(seed),
+    }
     return tags | provenance_tags(command)
 
 

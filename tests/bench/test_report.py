@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from bench.errors import UsageError
-from bench.handout import experiment_report
 from bench.tracking.history import artifact_bytes, open_store
+from bench.use_cases.report import experiment_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 XHTML = "{http://www.w3.org/1999/xhtml}"

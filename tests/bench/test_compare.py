@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.comparison import (
+from bench.errors import UsageError
+from bench.tracking.history import RunRecord, experiment_runs, open_store
+from bench.use_cases.compare import (
     chosen_pair,
     column_names,
     compare_runs,
@@ -20,8 +22,6 @@ from bench.comparison import (
     render,
     seed_ranges,
 )
-from bench.errors import UsageError
-from bench.tracking.history import RunRecord, experiment_runs, open_store
 
 _ids = itertools.count()
 

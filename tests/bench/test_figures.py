@@ -7,7 +7,7 @@ from matplotlib.image import imread
 from sklearn.metrics import f1_score
 
 from bench.data.catalog import FASHION_MNIST
-from bench.reports import (
+from bench.figures import (
     classification_report_text,
     confusion_matrix_figure,
     confusion_matrix_table,
