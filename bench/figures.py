@@ -29,6 +29,7 @@ from sklearn.metrics import (
     confusion_matrix,
     f1_score,
 )
+from tabulate import tabulate
 
 if TYPE_CHECKING:
     import keras
@@ -502,19 +503,18 @@ def model_summary_text(model: keras.Model) -> str:
         )
         for layer in counts["layers"]
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        text_cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=False)]
-        number_cells = [cell.rjust(width) for cell, width in zip(row[3:], widths[3:], strict=True)]
-        return "  ".join(text_cells + number_cells).rstrip()
-
-    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+    layers = tabulate(
+        rows,
+        headers=header,
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=("left", "left", "left", "right", "right"),
+    )
     total = (
         f"Total weights: {counts['total']} (trainable {counts['trainable']}, "
         f"non-trainable {counts['non_trainable']})"
     )
-    return "\n".join([line(header), rule, *(line(row) for row in rows), rule, total]) + "\n"
+    return f"{layers}\n{total}\n"
 
 
 def pipeline_summary_text(pipeline, n_stored: int) -> str:

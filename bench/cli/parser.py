@@ -38,12 +38,22 @@ def seed_int(text: str) -> int:
     return value
 
 
+def _shared_options() -> argparse.ArgumentParser:
+    """The options every sub-command takes, given to each through argparse's ``parents``."""
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
+    return shared
+
+
+SHARED_OPTIONS = _shared_options()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``bench`` parser with its sub-commands."""
     parser = _Parser(prog="bench", description="Neural-network benchmarks with MLflow tracking.")
     parser.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    listing = commands.add_parser("list", help="list the benchmarks")
+    listing = commands.add_parser("list", parents=[SHARED_OPTIONS], help="list the benchmarks")
     listing.add_argument(
         "--format",
         choices=("text", "markdown"),
@@ -65,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_compare_parser(commands) -> None:
     compare = commands.add_parser(
         "compare",
+        parents=[SHARED_OPTIONS],
         help="compare scored runs: one row per configuration, seeds grouped, best first",
     )
     compare.add_argument(
@@ -90,12 +101,13 @@ def _add_compare_parser(commands) -> None:
         help="test the difference of these two rows (numbers from the # column) with a "
         "paired t-test over their shared seeds; with only two rows they are tested anyway",
     )
-    compare.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_report_parser(commands) -> None:
     report = commands.add_parser(
-        "report", help="one experiment as a single HTML file to share (tables, curves, plots)"
+        "report",
+        parents=[SHARED_OPTIONS],
+        help="one experiment as a single HTML file to share (tables, curves, plots)",
     )
     report.add_argument("experiment", metavar="EXPERIMENT", help="an MLflow experiment")
     report.add_argument(
@@ -104,12 +116,12 @@ def _add_report_parser(commands) -> None:
         metavar="FILE",
         help="where to write it (default: EXPERIMENT-report.html here)",
     )
-    report.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_server_parser(commands) -> None:
     server = commands.add_parser(
         "server",
+        parents=[SHARED_OPTIONS],
         help="start MLflow's tracking server on a database, for studies on several machines",
     )
     server.add_argument(
@@ -134,12 +146,13 @@ def _add_server_parser(commands) -> None:
         metavar="URL",
         help="the Optuna storage the workers will share, shown in the command it prints",
     )
-    server.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_ui_parser(commands) -> None:
     ui = commands.add_parser(
-        "ui", help="open the MLflow UI on bench's store (and Optuna's dashboard on a study)"
+        "ui",
+        parents=[SHARED_OPTIONS],
+        help="open the MLflow UI on bench's store (and Optuna's dashboard on a study)",
     )
     ui.add_argument(
         "--port",
@@ -152,11 +165,12 @@ def _add_ui_parser(commands) -> None:
         help="also start optuna-dashboard on the study storage (the 'dashboard' extra)",
     )
     ui.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")
-    ui.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_run_parser(commands) -> None:
-    run = commands.add_parser("run", help="train a benchmark and log it to MLflow")
+    run = commands.add_parser(
+        "run", parents=[SHARED_OPTIONS], help="train a benchmark and log it to MLflow"
+    )
     run.add_argument("name", help="benchmark name (see 'bench list')")
     run.add_argument("--epochs", type=positive_int, help="override the benchmark's epochs")
     run.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
@@ -177,12 +191,13 @@ def _add_run_parser(commands) -> None:
         "standard deviation and 95%% interval of the test scores, a child run per seed",
     )
     run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
-    run.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_describe_parser(commands) -> None:
     describe = commands.add_parser(
-        "describe", help="a benchmark's network, layer by layer, without data or training"
+        "describe",
+        parents=[SHARED_OPTIONS],
+        help="a benchmark's network, layer by layer, without data or training",
     )
     describe.add_argument("name", help="benchmark name (see 'bench list')")
     describe.add_argument(
@@ -193,12 +208,13 @@ def _add_describe_parser(commands) -> None:
         metavar="PARAM=VALUE",
         help="override a pipeline parameter, as for 'bench run' (repeatable)",
     )
-    describe.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_predict_parser(commands) -> None:
     predict = commands.add_parser(
-        "predict", help="classify your own pictures with a run's logged model"
+        "predict",
+        parents=[SHARED_OPTIONS],
+        help="classify your own pictures with a run's logged model",
     )
     predict.add_argument(
         "run_id",
@@ -213,11 +229,12 @@ def _add_predict_parser(commands) -> None:
         metavar="DIR",
         help="also write what the model saw, one PNG per picture, into DIR",
     )
-    predict.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
 
 
 def _add_study_parser(commands) -> None:
-    study = commands.add_parser("study", help="search topology and optimizer with Optuna")
+    study = commands.add_parser(
+        "study", parents=[SHARED_OPTIONS], help="search topology and optimizer with Optuna"
+    )
     study.add_argument("name", help="benchmark name (see 'bench list')")
     study.add_argument(
         "--trials",
@@ -279,7 +296,6 @@ def _add_study_parser(commands) -> None:
         help="refit the best configuration K times (seeds --seed, --seed+1, ...) and "
         "report the test scores' mean, standard deviation and 95%% interval (default 1)",
     )
-    study.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
     # How `--jobs K` starts its K-1 worker processes; not for users.
     study.add_argument("--worker-index", type=positive_int, help=argparse.SUPPRESS)
     study.add_argument("--worker-of", help=argparse.SUPPRESS)
@@ -287,7 +303,9 @@ def _add_study_parser(commands) -> None:
 
 def _add_perf_parser(commands) -> None:
     perf = commands.add_parser(
-        "perf", help="measure the performance figures, each as a side-by-side ratio"
+        "perf",
+        parents=[SHARED_OPTIONS],
+        help="measure the performance figures, each as a side-by-side ratio",
     )
     perf.add_argument(
         "names",
@@ -296,4 +314,3 @@ def _add_perf_parser(commands) -> None:
         help=f"checks (default: all but {', '.join(LONG_CHECKS)}): {', '.join(CHECK_NAMES)}",
     )
     perf.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures")
-    perf.add_argument("--verbose", action="store_true", help="show the libraries' own logs")

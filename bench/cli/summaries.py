@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from tabulate import tabulate
+
 
 def run_summary(report) -> str:
     """The short table printed at the end of ``bench run``."""
@@ -309,17 +311,11 @@ def perf_summary(figures) -> str:
 
 
 def table(rows: Sequence[Sequence[object]], right_aligned: Iterable[int] = ()) -> str:
-    """Rows as aligned text columns, two spaces apart."""
-    right_aligned = set(right_aligned)
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            str(cell).rjust(width) if i in right_aligned else str(cell).ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    """Rows as aligned text columns, two spaces apart; every cell as written (no number
+    parsing: ``0.9700`` keeps its digits)."""
+    return tabulate(
+        rows, tablefmt="plain", disable_numparse=True, colalign=_alignment(rows, right_aligned)
+    )
 
 
 def markdown_table(
@@ -328,16 +324,18 @@ def markdown_table(
     code_columns: Iterable[int] = (),
 ) -> str:
     """Rows as a GitHub Markdown table; the first row is the header."""
-    right_aligned, code_columns = set(right_aligned), set(code_columns)
+    code_columns = set(code_columns)
     header, *body = rows
-    rule = ["---:" if i in right_aligned else "---" for i in range(len(header))]
+    body = [[f"`{v}`" if i in code_columns else v for i, v in enumerate(row)] for row in body]
+    return tabulate(
+        body,
+        headers=header,
+        tablefmt="pipe",  # marks each column's alignment in its rule
+        disable_numparse=True,
+        colalign=_alignment(rows, right_aligned),
+    )
 
-    def line(cells) -> str:
-        return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
-    def cell(i: int, value: object) -> str:
-        return f"`{value}`" if i in code_columns else str(value)
-
-    lines = [line(header), line(rule)]
-    lines += [line(cell(i, value) for i, value in enumerate(row)) for row in body]
-    return "\n".join(lines)
+def _alignment(rows: Sequence[Sequence[object]], right_aligned: Iterable[int]) -> list[str]:
+    right = set(right_aligned)
+    return ["right" if i in right else "left" for i in range(len(rows[0]))]

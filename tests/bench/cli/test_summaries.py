@@ -49,7 +49,7 @@ def test_tables_align_and_markdown_marks_right_aligned_columns():
         "a           1",
         "longer     22",
     ]
-    assert markdown_table(rows, right_aligned={1}).splitlines()[1] == "| --- | ---: |"
+    assert markdown_table(rows, right_aligned={1}).splitlines()[1] == "|:-------|--------:|"
 
 
 def test_the_comparison_with_the_baseline_says_which_won():
