@@ -31,6 +31,9 @@ from sklearn.metrics import (
 )
 from tabulate import tabulate
 
+# Class labels: a list, or the arrays scikit-learn and Keras return.
+Labels = Sequence[int] | np.ndarray
+
 if TYPE_CHECKING:
     import keras
 
@@ -100,7 +103,7 @@ def _check_labels(
 
 
 def confusion_matrix_table(
-    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]
+    y_true: Labels, y_pred: Labels, class_names: Sequence[str]
 ) -> pd.DataFrame:
     """Count predictions per (true class, predicted class).
 
@@ -128,8 +131,8 @@ def confusion_matrix_table(
 
 
 def confusion_matrix_figure(
-    y_true: Sequence[int],
-    y_pred: Sequence[int],
+    y_true: Labels,
+    y_pred: Labels,
     class_names: Sequence[str],
     *,
     title: str = "",
@@ -184,9 +187,7 @@ def confusion_matrix_figure(
     return fig
 
 
-def classification_report_text(
-    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]
-) -> str:
+def classification_report_text(y_true: Labels, y_pred: Labels, class_names: Sequence[str]) -> str:
     """Per-class precision, recall, F1 and support as scikit-learn formats them.
 
     Parameters
@@ -213,9 +214,7 @@ def classification_report_text(
     )
 
 
-def per_class_f1(
-    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]
-) -> dict[str, float]:
+def per_class_f1(y_true: Labels, y_pred: Labels, class_names: Sequence[str]) -> dict[str, float]:
     """F1 score of each class.
 
     Parameters
@@ -236,8 +235,8 @@ def per_class_f1(
 
 
 def most_confused_pairs(
-    y_true: Sequence[int],
-    y_pred: Sequence[int],
+    y_true: Labels,
+    y_pred: Labels,
     class_names: Sequence[str],
     *,
     top: int = 10,
@@ -284,7 +283,7 @@ def most_confused_pairs(
 
 
 def seed_curves_figure(
-    curves: Mapping[str, Sequence[tuple[int, float]]],
+    curves: Mapping[Any, Sequence[tuple[int, float]]],
     *,
     metric: str = "val_accuracy",
     title: str = "",
@@ -323,10 +322,10 @@ def seed_curves_figure(
         for epoch, value in zip(epochs, values, strict=True):
             by_epoch.setdefault(epoch, []).append(value)
     if several:
-        epochs = sorted(by_epoch)
+        reached = sorted(by_epoch)
         ax.plot(
-            epochs,
-            [np.mean(by_epoch[e]) for e in epochs],
+            reached,
+            [np.mean(by_epoch[e]) for e in reached],
             color="black",
             linewidth=2.2,
             label=f"mean of {len(curves)} seeds",

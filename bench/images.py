@@ -79,10 +79,11 @@ def preprocess(image: Image.Image, style: ImageStyle) -> np.ndarray:
     """``image`` as the model's training images: uint8 of ``style.shape``, pixels in
     ``0..style.pixel_max``."""
     if style.box is None:
-        resized = image.convert("RGB").resize(style.shape[1::-1], Image.Resampling.LANCZOS)
+        height, width = style.shape[:2]
+        resized = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
         return _to_range(np.asarray(resized, dtype=float) / 255.0, style.pixel_max)
     ink = bright_ink(image)
-    framed = _framed(ink, style.shape[:2], style.box)
+    framed = _framed(ink, (style.shape[0], style.shape[1]), style.box)
     return _to_range(framed, style.pixel_max)
 
 
@@ -100,7 +101,9 @@ def bright_ink(image: Image.Image) -> np.ndarray:
 def _framed(ink: np.ndarray, frame: tuple[int, int], box: float) -> np.ndarray:
     """Crop to the object, scale its longer side to ``box`` of the frame, and centre it
     by its centre of mass (MNIST's way) in a frame of ``frame`` pixels."""
-    rows, columns = np.nonzero(ink > _INK_THRESHOLD * ink.max()) if ink.max() > 0 else ([], [])
+    if not ink.max() > 0:
+        return np.zeros(frame)
+    rows, columns = np.nonzero(ink > _INK_THRESHOLD * ink.max())
     if not len(rows):
         return np.zeros(frame)
     cropped = ink[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
@@ -134,4 +137,4 @@ def _centred_by_mass(canvas: np.ndarray) -> np.ndarray:
 
 
 def _to_range(values: np.ndarray, pixel_max: float) -> np.ndarray:
-    return np.uint8(np.clip(np.round(values * pixel_max), 0, min(pixel_max, 255)))
+    return np.clip(np.round(values * pixel_max), 0, min(pixel_max, 255)).astype(np.uint8)

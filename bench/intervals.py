@@ -10,7 +10,9 @@ import numpy as np
 from scipy import stats
 
 
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> dict[str, float]:
+def mean_interval(
+    values: Sequence[float] | np.ndarray, confidence: float = 0.95
+) -> dict[str, float]:
     """Mean, sample standard deviation and the ``confidence`` interval of the mean.
 
     The interval is Student's t with ``n - 1`` degrees of freedom: with five seeds it
@@ -34,9 +36,9 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> dict[str
     >>> round(spread["mean"], 4), round(spread["std"], 4), round(spread["ci95_low"], 4)
     (0.99, 0.01, 0.9652)
     """
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        raise ValueError(f"a spread needs at least two values, got {len(values)}")
-    mean, std = float(values.mean()), float(values.std(ddof=1))
-    half = float(stats.t.ppf((1 + confidence) / 2, len(values) - 1)) * std / math.sqrt(len(values))
+    scores = np.asarray(values, dtype=float)
+    if len(scores) < 2:
+        raise ValueError(f"a spread needs at least two values, got {len(scores)}")
+    mean, std = float(scores.mean()), float(scores.std(ddof=1))
+    half = float(stats.t.ppf((1 + confidence) / 2, len(scores) - 1)) * std / math.sqrt(len(scores))
     return {"mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}

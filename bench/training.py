@@ -218,7 +218,11 @@ def fit_and_score(
     history, seconds = fit_pipeline(pipeline, dataset, callbacks=callbacks, holdout=holdout)
     classifier = pipeline[-1]
     by_epoch = trains_by_epoch(classifier)
-    share = (classifier.validation_split or 0.0) if by_epoch else holdout.share
+    if by_epoch:
+        share = classifier.validation_split or 0.0
+    else:
+        assert holdout is not None  # fit_pipeline refuses a baseline without one
+        share = holdout.share
     return RunOutcome(
         pipeline=pipeline,
         history=history,

@@ -80,6 +80,9 @@ _MAX_BATCH_BYTES = 4 * 2**20
 # Features normalised at once: these stay in the CPU cache between passes.
 _NORMALIZE_BYTES = 2**19
 
+# (slot, magnitude, step bounds) of the votes of a batch: see _slotted_votes.
+_Votes = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -165,7 +168,7 @@ def hog_of_images(
     return features
 
 
-def _default_batch_size(geometry, features, integer_table):
+def _default_batch_size(geometry: Geometry, features: np.ndarray, integer_table: bool) -> int:
     """Images per batch: temporaries within the output's size and a cache-sized working set.
 
     Keeping the temporaries of one batch below the size of the whole output keeps the
@@ -190,7 +193,7 @@ def _default_batch_size(geometry, features, integer_table):
     return max(1, batch)
 
 
-def _covered_with_halo(images, geometry):
+def _covered_with_halo(images: np.ndarray, geometry: Geometry) -> np.ndarray:
     """The rows and columns whole cells cover, and one more of each where the image
     has it: the neighbours of the last covered pixels. Farther pixels never matter."""
     rows, cols = geometry.halo_shape
@@ -216,15 +219,16 @@ class _GradientTable:
     def fits(span: int, orientations: int) -> bool:
         return span <= _MAX_LOOKUP_SPAN and orientations < 256
 
-    def shift(self, images):
+    def shift(self, images: np.ndarray) -> np.ndarray:
         """The images as contiguous int32, where gradient codes cannot overflow."""
         if images.dtype.itemsize <= 2:  # gradients of 16-bit pixels within 255 fit
             return images.astype(np.int32)
-        return (images - images.dtype.type(self.low)).astype(np.int32)
+        shifted: np.ndarray = images - images.dtype.type(self.low)
+        return shifted.astype(np.int32)
 
 
 @functools.lru_cache(maxsize=16)
-def _table_bins(orientations):
+def _table_bins(orientations: int) -> np.ndarray:
     """Orientation bin of every gradient code, built once per process and setting.
 
     Building takes a few milliseconds, as long as transforming a thousand images, so
@@ -240,14 +244,14 @@ def _table_bins(orientations):
     return bins
 
 
-def _table_codes():
+def _table_codes() -> np.ndarray:
     """The gradient code of every table index: negative codes index from the end."""
     codes = np.arange(_TABLE_SIZE)
     codes[_TABLE_SIZE // 2 :] -= _TABLE_SIZE
     return codes
 
 
-def _to_position_major(pixels, geometry):
+def _to_position_major(pixels: np.ndarray, geometry: Geometry) -> np.ndarray:
     """Copy (n, height, width) pixels to (cell row, cell col, image, cell), flat.
 
     Only pixels covered by whole cells are kept. Flattened, the pixels at one
@@ -264,7 +268,7 @@ def _to_position_major(pixels, geometry):
     return np.ascontiguousarray(grid.transpose(0, 3, 1, 2)).ravel()
 
 
-def _gradients(images):
+def _gradients(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row and column gradients of (n, height, width) images, as ``_hog_channel_gradient``.
 
     Central differences in the images' dtype, zero on the image border.
@@ -273,7 +277,7 @@ def _gradients(images):
     return _row_differences(flat, images.shape), _column_differences(flat, images.shape)
 
 
-def _row_differences(flat, shape):
+def _row_differences(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``image[r + 1] - image[r - 1]`` of flattened (n, height, width) images, zero
     on the first and last rows.
 
@@ -290,7 +294,7 @@ def _row_differences(flat, shape):
     return grid
 
 
-def _column_differences(flat, shape):
+def _column_differences(flat: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``image[:, c + 1] - image[:, c - 1]`` of flattened (n, height, width) images,
     zero on the first and last columns; see :func:`_row_differences`."""
     out = np.empty_like(flat)
@@ -301,7 +305,7 @@ def _column_differences(flat, shape):
     return grid
 
 
-def _float_votes(images, geometry, slot_map):
+def _float_votes(images: np.ndarray, geometry: Geometry, slot_map: np.ndarray | None) -> _Votes:
     """(slot, magnitude, step bounds) of every moving pixel: see :func:`_slotted_votes`.
 
     Pixels with a zero gradient add nothing to any histogram, so only the others
@@ -322,7 +326,9 @@ def _float_votes(images, geometry, slot_map):
     return _slotted_votes(position, bins, magnitude, geometry, len(images), slot_map)
 
 
-def _table_votes(images, geometry, table, slot_map):
+def _table_votes(
+    images: np.ndarray, geometry: Geometry, table: _GradientTable, slot_map: np.ndarray | None
+) -> _Votes:
     """Like :func:`_float_votes`, for integer images, through a :class:`_GradientTable`."""
     # Nested calls free each stage's array as soon as the next one has it.
     codes = _in_vote_order(_gradient_codes(table.shift(images)), geometry, slot_map)
@@ -336,7 +342,9 @@ def _table_votes(images, geometry, table, slot_map):
     return _slotted_votes(position, bins, magnitude, geometry, len(images), slot_map)
 
 
-def _in_vote_order(pixels, geometry, slot_map):
+def _in_vote_order(
+    pixels: np.ndarray, geometry: Geometry, slot_map: np.ndarray | None
+) -> np.ndarray:
     """(n, height, width) pixel values flattened in the order the votes are summed.
 
     Position-major (:func:`_to_position_major`) without a slot map; otherwise image
@@ -351,7 +359,14 @@ def _in_vote_order(pixels, geometry, slot_map):
     return pixels.ravel()
 
 
-def _slotted_votes(position, bins, magnitude, geometry, n_images, slot_map):
+def _slotted_votes(
+    position: np.ndarray,
+    bins: np.ndarray,
+    magnitude: np.ndarray,
+    geometry: Geometry,
+    n_images: int,
+    slot_map: np.ndarray | None,
+) -> _Votes:
     """(slot, magnitude, step bounds) of the votes at ``position`` in vote order.
 
     A vote goes to slot ``cell * orientations + bin`` of :func:`_cell_histograms`'
@@ -373,7 +388,7 @@ def _slotted_votes(position, bins, magnitude, geometry, n_images, slot_map):
     return slots, magnitude, bounds
 
 
-def _slot_map(geometry, n_images):
+def _slot_map(geometry: Geometry, n_images: int) -> np.ndarray:
     """The slot of every pixel of a batch of :func:`_covered_with_halo` images:
     ``(image * cells per image + cell) * orientations``, where its cell's histogram
     starts in :func:`_cell_histograms`' sums (pixels outside whole cells never vote).
@@ -392,7 +407,7 @@ def _slot_map(geometry, n_images):
     return image_map + starts[:, None, None]
 
 
-def _code_magnitudes(fields, dtype=np.float64):
+def _code_magnitudes(fields: np.ndarray, dtype: type[np.floating] = np.float64) -> np.ndarray:
     """Gradient magnitudes of int32 gradient codes, decoded in place with shifts and masks.
 
     As fast as a table of magnitudes, which would push other data out of the CPU cache.
@@ -410,7 +425,7 @@ def _code_magnitudes(fields, dtype=np.float64):
     return np.sqrt(magnitude, out=magnitude)
 
 
-def _gradient_codes(images):
+def _gradient_codes(images: np.ndarray) -> np.ndarray:
     """``g_row * 512 + g_col`` of contiguous int32 images with pixels in [0, 255]."""
     flat = images.ravel()
     codes = _row_differences(flat, images.shape)
@@ -430,7 +445,7 @@ def _gradient_codes(images):
     return codes
 
 
-def _orientation_bins(g_row, g_col, orientations):
+def _orientation_bins(g_row: np.ndarray, g_col: np.ndarray, orientations: int) -> np.ndarray:
     """scikit-image's orientation bin of each gradient; ``orientations`` means no bin."""
     angle = np.arctan2(g_row, g_col)
     np.rad2deg(angle, out=angle)
@@ -445,20 +460,20 @@ def _orientation_bins(g_row, g_col, orientations):
     edges = np.append(_bin_edges(orientations), np.inf)
     # A first guess by scaling is at most one bin off next to an edge; compare
     # with the exact edges both ways.
-    bins = (angle * (orientations / 180.0)).astype(np.intp)
+    bins: np.ndarray = (angle * (orientations / 180.0)).astype(np.intp)
     bins -= angle < edges.take(bins)
     bins += angle >= edges.take(bins + 1)
     return bins
 
 
-def _bin_edges(orientations):
+def _bin_edges(orientations: int) -> np.ndarray:
     """Bin edges in degrees, computed as scikit-image does (in double precision)."""
     return (180.0 / orientations) * np.arange(orientations + 1)
 
 
-def _magnitude(g_row, g_col):
+def _magnitude(g_row: np.ndarray, g_col: np.ndarray) -> np.ndarray:
     """Gradient magnitudes; within an ulp of ``np.hypot`` and five times faster."""
-    magnitude = g_row * g_row
+    magnitude: np.ndarray = g_row * g_row
     magnitude += g_col * g_col
     np.sqrt(magnitude, out=magnitude)
     if magnitude.size and magnitude.max() == np.inf:  # squares overflowed; hypot does not
@@ -466,12 +481,18 @@ def _magnitude(g_row, g_col):
     return magnitude
 
 
-def _sums_exactly(geometry) -> bool:
+def _sums_exactly(geometry: Geometry) -> bool:
     """Whether cells are small enough to be summed exactly as scikit-image sums them."""
     return math.prod(geometry.cell) <= _EXACT_MAX_CELL_PIXELS
 
 
-def _cell_histograms(slots, magnitude, bounds, geometry, n_images):
+def _cell_histograms(
+    slots: np.ndarray,
+    magnitude: np.ndarray,
+    bounds: np.ndarray | None,
+    geometry: Geometry,
+    n_images: int,
+) -> np.ndarray:
     """Cell histograms, (n_images, cell rows, cell cols, orientations), float64.
 
     scikit-image adds a cell's pixels one by one, in row-major order, into a C
@@ -487,7 +508,7 @@ def _cell_histograms(slots, magnitude, bounds, geometry, n_images):
     orientations = geometry.orientations
     cell_pixels = math.prod(geometry.cell)
     totals = np.zeros(n_images * geometry.cells_per_image * orientations, dtype=np.float32)
-    if _sums_exactly(geometry):
+    if bounds is not None:  # votes in position-major order: cells summed exactly
         for start, stop in itertools.pairwise(bounds.tolist()):
             step_slots = slots[start:stop]
             running = totals.take(step_slots)
@@ -500,7 +521,9 @@ def _cell_histograms(slots, magnitude, bounds, geometry, n_images):
     return histograms
 
 
-def _normalize_blocks(histograms, geometry, block_norm, out):
+def _normalize_blocks(
+    histograms: np.ndarray, geometry: Geometry, block_norm: str, out: np.ndarray
+) -> None:
     """Normalise every block of cell histograms as scikit-image does (in float64).
 
     Writes one row of ``out`` per image, in scikit-image's feature order, a few
@@ -518,7 +541,7 @@ def _normalize_blocks(histograms, geometry, block_norm, out):
         _normalize_rows(histograms[part], norms[part], geometry, block_norm, out[part])
 
 
-def _block_norms(histograms, geometry, block_norm):
+def _block_norms(histograms: np.ndarray, geometry: Geometry, block_norm: str) -> np.ndarray:
     """The norm of every block, eps included: (n_images, block rows, block cols)."""
     cells = histograms.reshape(-1, geometry.orientations)
     if block_norm in ("L1", "L1-sqrt"):  # histograms are non-negative: no abs needed
@@ -527,10 +550,17 @@ def _block_norms(histograms, geometry, block_norm):
         return norms
     norms = _block_sums(np.einsum("ij,ij->i", cells, cells), histograms.shape, geometry)
     norms += _EPS**2
-    return np.sqrt(norms, out=norms)
+    np.sqrt(norms, out=norms)
+    return norms
 
 
-def _normalize_rows(histograms, norms, geometry, block_norm, out):
+def _normalize_rows(
+    histograms: np.ndarray,
+    norms: np.ndarray,
+    geometry: Geometry,
+    block_norm: str,
+    out: np.ndarray,
+) -> None:
     """:func:`_normalize_blocks` for a few images.
 
     Blocks are copied to rows first (one-cell blocks already are rows), and
@@ -559,7 +589,7 @@ def _normalize_rows(histograms, norms, geometry, block_norm, out):
     np.divide(rows, _per_feature(clipped_norms, rows), out=out.reshape(rows.shape))
 
 
-def _block_view(histograms, geometry):
+def _block_view(histograms: np.ndarray, geometry: Geometry) -> np.ndarray:
     """(n_images, block rows, block cols, cell rows, cell cols, orientations) view of
     (n_images, cell rows, cell cols, orientations) histograms: scikit-image's
     feature order. Built from strides, as ``sliding_window_view`` would, at a tenth
@@ -570,12 +600,14 @@ def _block_view(histograms, geometry):
     return np.ndarray(shape, histograms.dtype, histograms, 0, strides)
 
 
-def _per_feature(block_values, rows):
+def _per_feature(block_values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """A per-block value repeated for every feature of its block, shaped as ``rows``."""
     return np.repeat(block_values.ravel(), rows.shape[1]).reshape(rows.shape)
 
 
-def _block_sums(cell_values, cells_shape, geometry):
+def _block_sums(
+    cell_values: np.ndarray, cells_shape: tuple[int, ...], geometry: Geometry
+) -> np.ndarray:
     """Sum of a per-cell value over every block: (n_images, block rows, block cols)."""
     cell_values = cell_values.reshape(cells_shape[:3])
     (n_rows, n_cols), (block_rows, block_cols) = geometry.n_blocks, geometry.block

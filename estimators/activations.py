@@ -3,6 +3,9 @@ small linear term)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 # First, so that Keras and its backend start there, without TensorFlow's start-up lines.
 from estimators import backends  # noqa: F401
 
@@ -22,8 +25,8 @@ ACTIVATIONS = (
 )
 
 
-@keras.saving.register_keras_serializable(package="bench")
-def scaled_tanh(x):
+@keras.saving.register_keras_serializable(package="bench")  # type: ignore[untyped-decorator]
+def scaled_tanh(x: Any) -> Any:
     """LeCun's scaled hyperbolic tangent, ``1.7159 * tanh(2x / 3)``.
 
     Chosen so that f(1) = 1 and f(-1) = -1 with the steepest slope near the origin
@@ -32,8 +35,8 @@ def scaled_tanh(x):
     return 1.7159 * keras.ops.tanh(x * (2.0 / 3.0))
 
 
-@keras.saving.register_keras_serializable(package="bench")
-def lecun_tanh(x):
+@keras.saving.register_keras_serializable(package="bench")  # type: ignore[untyped-decorator]
+def lecun_tanh(x: Any) -> Any:
     """LeCun's scaled tanh with a small linear term, ``1.7159 * tanh(2x / 3) + 0.01 x``.
 
     The linear term keeps a gradient where the tanh saturates ("Efficient BackProp",
@@ -42,10 +45,10 @@ def lecun_tanh(x):
     return 1.7159 * keras.ops.tanh(x * (2.0 / 3.0)) + 0.01 * x
 
 
-_OURS = {"scaled_tanh": scaled_tanh, "lecun_tanh": lecun_tanh}
+_OURS: dict[str, Callable[[Any], Any]] = {"scaled_tanh": scaled_tanh, "lecun_tanh": lecun_tanh}
 
 
-def resolve_activation(name: str):
+def resolve_activation(name: str) -> str | Callable[[Any], Any]:
     """Return what ``keras.layers.Activation`` accepts for an activation name.
 
     Raises

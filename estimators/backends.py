@@ -10,7 +10,8 @@ import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -58,11 +59,11 @@ def _stderr_to_devnull() -> Iterator[None]:
 
 with tensorflow_start_up_hidden():
     # Keras starts its backend on import; scikeras imports TensorFlow whatever it is.
-    import keras
+    import keras as keras  # re-exported: bench.runtime.backend hands it out, started here
     import scikeras.wrappers  # noqa: F401
 
 
-def layer_gradients(model: keras.Model, x, y) -> dict[str, float]:
+def layer_gradients(model: keras.Model, x: Any, y: Any) -> dict[str, float]:
     """Mean absolute gradient of the loss for each trainable weight of ``model``.
 
     The loss is the sparse categorical cross-entropy of ``model(x)`` against the class
@@ -77,7 +78,7 @@ def layer_gradients(model: keras.Model, x, y) -> dict[str, float]:
         Weight path (``"dense_1/kernel"``) -> mean absolute gradient.
     """
     backend = keras.backend.backend()
-    compute = {
+    compute: dict[str, Callable[[Any, np.ndarray, np.ndarray], Any]] = {
         "tensorflow": _tensorflow_gradients,
         "jax": _jax_gradients,
         "torch": _torch_gradients,
@@ -91,11 +92,11 @@ def layer_gradients(model: keras.Model, x, y) -> dict[str, float]:
     }
 
 
-def _loss(y, y_pred):
+def _loss(y: Any, y_pred: Any) -> Any:
     return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, y_pred))
 
 
-def _tensorflow_gradients(model, x, y):
+def _tensorflow_gradients(model: Any, x: np.ndarray, y: np.ndarray) -> Any:
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
@@ -103,20 +104,20 @@ def _tensorflow_gradients(model, x, y):
     return tape.gradient(loss, model.trainable_weights)
 
 
-def _jax_gradients(model, x, y):
+def _jax_gradients(model: Any, x: np.ndarray, y: np.ndarray) -> Any:
     import jax
 
     trainable = [weight.value for weight in model.trainable_variables]
     non_trainable = [weight.value for weight in model.non_trainable_variables]
 
-    def loss_of(values):
+    def loss_of(values: list[Any]) -> Any:
         y_pred, _ = model.stateless_call(values, non_trainable, x, training=False)
         return _loss(y, y_pred)
 
     return jax.grad(loss_of)(trainable)
 
 
-def _torch_gradients(model, x, y):
+def _torch_gradients(model: Any, x: np.ndarray, y: np.ndarray) -> list[Any]:
     import torch
 
     model.zero_grad()
@@ -160,7 +161,7 @@ def forget_traced_gradients(kept: frozenset[str]) -> None:
         del registry[name]
 
 
-def _gradient_registry() -> dict:
+def _gradient_registry() -> dict[str, Any]:
     if keras.backend.backend() != "tensorflow":
         return {}
     # Private TensorFlow API, checked by tests/estimators/test_private_apis.py.

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 # First, so that Keras and its backend start there, without TensorFlow's start-up lines.
 from estimators import backends  # noqa: F401
 
 # isort: split
 import keras
+import numpy as np
 
 from estimators.keras_base import KerasImageClassifier
 
 AUGMENTATIONS = ("shift_flip",)
 
+# (filters, kernel, pool, stride, padding, dropout) of a convolutional block.
+_Block = tuple[int, int, int, int, str, float]
 
-def _per_block(value, n_blocks: int, name: str, kind=int) -> list:
+
+def _per_block(value: Any, n_blocks: int, name: str, kind: type[Any] = int) -> list[Any]:
     """Expand a single value, or check a sequence, to one value per convolutional block."""
     if isinstance(value, int | float | str) or value is None:
         return [value or kind()] * n_blocks
@@ -91,31 +98,31 @@ class KerasCNNClassifier(KerasImageClassifier):
 
     def __init__(
         self,
-        filters=(32, 64),
-        kernel_sizes=3,
-        pool=2,
-        dense_layers=(128,),
+        filters: Sequence[int] = (32, 64),
+        kernel_sizes: int | Sequence[int] = 3,
+        pool: int | Sequence[int] = 2,
+        dense_layers: Sequence[int] = (128,),
         *,
-        strides=1,
-        lr_schedule=None,
-        activation="relu",
-        dropout=0.0,
-        conv_dropout=0.0,
-        batch_norm=False,
-        padding="same",
-        augment=None,
-        log_gradients=False,
-        optimizer="adam",
-        loss="sparse_categorical_crossentropy",
-        metrics=None,
-        epochs=10,
-        batch_size=128,
-        validation_split=0.0,
-        verbose=0,
-        random_state=None,
-        callbacks=None,
-        **kwargs,
-    ):
+        strides: int | Sequence[int] = 1,
+        lr_schedule: str | None = None,
+        activation: str = "relu",
+        dropout: float | Sequence[float] = 0.0,
+        conv_dropout: float | Sequence[float] = 0.0,
+        batch_norm: bool = False,
+        padding: str | Sequence[str] = "same",
+        augment: str | None = None,
+        log_gradients: bool = False,
+        optimizer: Any = "adam",
+        loss: Any = "sparse_categorical_crossentropy",
+        metrics: Any = None,
+        epochs: int = 10,
+        batch_size: int | None = 128,
+        validation_split: float = 0.0,
+        verbose: int = 0,
+        random_state: int | np.random.RandomState | None = None,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             optimizer=optimizer,
             loss=loss,
@@ -142,7 +149,7 @@ class KerasCNNClassifier(KerasImageClassifier):
         self.augment = augment
         self.log_gradients = log_gradients
 
-    def _hidden_layers(self, inputs):
+    def _hidden_layers(self, inputs: Any) -> Any:
         image_shape = self._checked_image_shape()
         x = keras.layers.Reshape(image_shape, name="image")(inputs)
         x = self._augmentation(x)
@@ -156,7 +163,7 @@ class KerasCNNClassifier(KerasImageClassifier):
             x = self._dense_block(x, int(units), index, rate)
         return x
 
-    def _blocks(self) -> list[tuple]:
+    def _blocks(self) -> list[_Block]:
         """(filters, kernel, pool, stride, padding, dropout) of each block."""
         n = len(self.filters)
         return list(
@@ -171,7 +178,7 @@ class KerasCNNClassifier(KerasImageClassifier):
             )
         )
 
-    def _augmentation(self, x):
+    def _augmentation(self, x: Any) -> Any:
         if self.augment is None:
             return x
         if self.augment not in AUGMENTATIONS:
@@ -182,7 +189,17 @@ class KerasCNNClassifier(KerasImageClassifier):
         x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", name="shift")(x)
         return keras.layers.RandomFlip("horizontal", name="flip")(x)
 
-    def _conv_block(self, x, index, n_filters, kernel, pool, stride, padding, dropout):
+    def _conv_block(
+        self,
+        x: Any,
+        index: int,
+        n_filters: int,
+        kernel: int,
+        pool: int,
+        stride: int,
+        padding: str,
+        dropout: float,
+    ) -> Any:
         x = keras.layers.Conv2D(
             n_filters, kernel, strides=stride, padding=padding, name=f"conv_{index}"
         )(x)
@@ -195,7 +212,7 @@ class KerasCNNClassifier(KerasImageClassifier):
             x = keras.layers.Dropout(dropout, name=f"conv_dropout_{index}")(x)
         return x
 
-    def _checked_image_shape(self) -> tuple[int, int, int]:
+    def _checked_image_shape(self) -> tuple[int, ...]:
         if self.image_shape_ is None:
             raise ValueError(
                 f"{type(self).__name__} needs images: X has {self.n_features_in_} "
@@ -204,7 +221,7 @@ class KerasCNNClassifier(KerasImageClassifier):
             )
         return self.image_shape_
 
-    def _check_fits(self, image_shape, blocks) -> None:
+    def _check_fits(self, image_shape: tuple[int, ...], blocks: list[_Block]) -> None:
         """Fail early, in words, when the blocks shrink the image below one pixel."""
         height, width = image_shape[:2]
         for _, kernel, pool, stride, padding, _ in blocks:
@@ -223,11 +240,12 @@ class KerasCNNClassifier(KerasImageClassifier):
                 )
 
     # --- looking inside ----------------------------------------------------------------
-    def first_filters(self):
+    def first_filters(self) -> np.ndarray:
         """The fitted first convolution's kernel, (height, width, channels, filters)."""
-        return keras.ops.convert_to_numpy(self.model_.get_layer("conv_1").kernel)
+        kernel: np.ndarray = keras.ops.convert_to_numpy(self.model_.get_layer("conv_1").kernel)
+        return kernel
 
-    def feature_maps(self, image) -> list[tuple[str, object]]:
+    def feature_maps(self, image: Any) -> list[tuple[str, object]]:
         """The output of each convolution for one image, input side first.
 
         Parameters

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral
+from typing import Any, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -26,7 +27,7 @@ BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 _COUNT = Interval(Integral, 1, None, closed="left")
 
 
-class HOGTransformer(TransformerMixin, BaseEstimator):
+class HOGTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Histogram of Oriented Gradients features of grayscale images.
 
     Reproduces ``skimage.feature.hog(image, orientations, pixels_per_cell,
@@ -86,7 +87,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     # Read by scikit-learn's validation in fit, which refuses any other value with an
     # InvalidParameterError naming the parameter; _geometry checks what a constraint
     # cannot say (pairs of two counts, no bools for counts).
-    _parameter_constraints: dict = {
+    _parameter_constraints: dict[str, list[Any]] = {
         "orientations": [_COUNT],
         "pixels_per_cell": [_COUNT, "array-like"],
         "cells_per_block": [_COUNT, "array-like"],
@@ -97,13 +98,13 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        orientations=9,
-        pixels_per_cell=(8, 8),
-        cells_per_block=(3, 3),
-        block_norm="L2-Hys",
-        transform_sqrt=False,
-        batch_size=None,
-    ):
+        orientations: int = 9,
+        pixels_per_cell: int | tuple[int, int] = (8, 8),
+        cells_per_block: int | tuple[int, int] = (3, 3),
+        block_norm: str = "L2-Hys",
+        transform_sqrt: bool = False,
+        batch_size: int | None = None,
+    ) -> None:
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
@@ -111,8 +112,8 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         self.transform_sqrt = transform_sqrt
         self.batch_size = batch_size
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator]
+    def fit(self, X: Any, y: object = None) -> Self:
         """Check the settings against the images' shape; learns nothing else.
 
         Parameters
@@ -131,7 +132,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         self.n_features_out_ = self._geometry().n_features
         return self
 
-    def transform(self, X):
+    def transform(self, X: Any) -> np.ndarray:
         """Compute the HOG features of every image.
 
         Parameters
@@ -159,7 +160,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
             images, geometry, self.block_norm, bool(self.transform_sqrt), batch_size
         )
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output features, in output order.
 
         Parameters
@@ -196,14 +197,14 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
             dtype=object,
         )
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.input_tags.positive_only = bool(self.transform_sqrt)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    def _validate_images(self, X, *, reset):
+    def _validate_images(self, X: Any, *, reset: bool) -> np.ndarray:
         """Check ``X`` with scikit-learn and return it as (n_images, height, width)."""
         if not hasattr(X, "shape"):
             X = np.asarray(X)
@@ -220,9 +221,9 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
                 f"X must be (n_images, height, width) or (n_images, pixels), got {len(X.shape)} "
                 f"dimensions with shape {X.shape}; squeeze any channel axis of grayscale images."
             )
-        X = validate_data(self, X, reset=reset, dtype="numeric")
+        rows: np.ndarray = validate_data(self, X, reset=reset, dtype="numeric")
         if reset:
-            image_shape = shape_3d or _square_shape(X.shape[1])
+            image_shape = shape_3d or _square_shape(rows.shape[1])
         else:
             image_shape = tuple(self.image_shape_)
             if shape_3d is not None and shape_3d != image_shape:
@@ -230,7 +231,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
                     f"X has images of shape {shape_3d}, but {type(self).__name__} was fitted "
                     f"on images of shape {image_shape}."
                 )
-        return X.reshape(X.shape[0], *image_shape)
+        return rows.reshape(rows.shape[0], *image_shape)
 
     def _geometry(self) -> Geometry:
         """Lay out cells and blocks on ``image_shape_``, once the parameters are validated.
@@ -257,7 +258,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         return geometry
 
 
-def _as_pair(value, name: str) -> tuple[int, int]:
+def _as_pair(value: Any, name: str) -> tuple[int, int]:
     """An int or a pair of ints (tuple, list or array), all >= 1, as a tuple.
 
     ``_parameter_constraints`` lets through any array-like; this checks its length

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
 
 # First, so that Keras and its backend start there, without TensorFlow's start-up lines.
 from estimators.backends import (
@@ -25,7 +27,7 @@ from estimators.activations import resolve_activation
 from estimators.splits import holdout_indices
 
 
-class KerasImageClassifier(KerasClassifier):
+class KerasImageClassifier(KerasClassifier):  # type: ignore[misc]  # scikeras is untyped
     """Base for classifiers whose Keras model takes flat images and ends in a softmax.
 
     Subclasses set their topology parameters in ``__init__`` and implement
@@ -37,7 +39,12 @@ class KerasImageClassifier(KerasClassifier):
     ``image_shape_`` so convolutional subclasses can restore it inside the model.
     """
 
-    def __sklearn_tags__(self):
+    # Set in fit (image_shape_) and by scikeras (the others); declared for the type checker.
+    image_shape_: tuple[int, ...] | None
+    _fit_callbacks: list[Any]
+    _random_state: Any
+
+    def __sklearn_tags__(self) -> Any:
         # scikeras 0.13 lists BaseEstimator before ClassifierMixin, so the mixin's tags
         # never apply and `is_classifier` is False; CV would then use unstratified folds.
         tags = super().__sklearn_tags__()
@@ -52,7 +59,9 @@ class KerasImageClassifier(KerasClassifier):
         return hasattr(self, "model_")
 
     # --- input -------------------------------------------------------------------
-    def _validate_data(self, X=None, y=None, reset: bool = False, y_numeric: bool = False):
+    def _validate_data(
+        self, X: Any = None, y: Any = None, reset: bool = False, y_numeric: bool = False
+    ) -> tuple[Any, Any]:
         if X is not None:
             X = self._checked_images(X, reset=reset)
         if getattr(y, "ndim", None) == 2 and y.shape[1] == 1:
@@ -67,7 +76,7 @@ class KerasImageClassifier(KerasClassifier):
                 )
         return X, y
 
-    def _checked_images(self, X, *, reset: bool):
+    def _checked_images(self, X: Any, *, reset: bool) -> Any:
         """``X`` checked by scikit-learn, flat, with the feature count checked at predict.
 
         scikeras checks X too, but only after the images are flattened (which fails
@@ -79,7 +88,7 @@ class KerasImageClassifier(KerasClassifier):
             self._check_n_features(X)
         return X
 
-    def _flatten_images(self, X, *, reset: bool):
+    def _flatten_images(self, X: Any, *, reset: bool) -> Any:
         if hasattr(X, "ndim") and X.ndim >= 3:
             image_shape = tuple(X.shape[1:]) if X.ndim == 4 else (*X.shape[1:], 1)
             if not reset and getattr(self, "image_shape_", image_shape) != image_shape:
@@ -99,7 +108,7 @@ class KerasImageClassifier(KerasClassifier):
         side = math.isqrt(n_features)
         return (side, side, 1) if side * side == n_features else None
 
-    def _check_n_features(self, X) -> None:
+    def _check_n_features(self, X: Any) -> None:
         n_features = X.shape[1] if len(getattr(X, "shape", ())) == 2 else None
         if n_features is not None and n_features != self.n_features_in_:
             raise ValueError(
@@ -108,7 +117,7 @@ class KerasImageClassifier(KerasClassifier):
             )
 
     # --- model ---------------------------------------------------------------------
-    def _keras_build_fn(self, compile_kwargs: dict) -> keras.Model:
+    def _keras_build_fn(self, compile_kwargs: dict[str, Any]) -> keras.Model:
         self._check_lr_schedule()  # at build, so a mistake shows before any training
         self._check_training_counts()
         inputs = keras.Input(shape=(self.n_features_in_,), name="pixels")
@@ -122,13 +131,13 @@ class KerasImageClassifier(KerasClassifier):
         )
         return model
 
-    def _hidden_layers(self, inputs):  # pragma: no cover - abstract
+    def _hidden_layers(self, inputs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _activation(self):
+    def _activation(self) -> str | Callable[[Any], Any]:
         return resolve_activation(self.activation)
 
-    def _dense_block(self, x, units: int, index: int, dropout: float):
+    def _dense_block(self, x: Any, units: int, index: int, dropout: float) -> Any:
         x = keras.layers.Dense(units, name=f"dense_{index}")(x)
         if self.batch_norm:
             x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
@@ -149,13 +158,22 @@ class KerasImageClassifier(KerasClassifier):
             )
         return rates
 
-    def _build_keras_model(self):
+    def _build_keras_model(self) -> keras.Model:
         self._seed_keras()
         with self._without_scikeras_seeding():
             return super()._build_keras_model()
 
     # --- training ------------------------------------------------------------------
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+    def _fit_keras_model(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        warm_start: bool,
+        epochs: int,
+        initial_epoch: int,
+        **kwargs: Any,
+    ) -> None:
         if kwargs.get("validation_data") is not None:
             kwargs["validation_data"] = self._encoded_validation(*kwargs["validation_data"])
         elif self.validation_split:
@@ -179,7 +197,7 @@ class KerasImageClassifier(KerasClassifier):
         finally:
             self._fit_callbacks = configured
 
-    def _schedule_learning_rate(self, n_samples: int, epochs: int, batch_size) -> None:
+    def _schedule_learning_rate(self, n_samples: int, epochs: int, batch_size: int | None) -> None:
         """Put ``lr_schedule``, spread over this fit's steps, into the optimizer.
 
         The schedule is a Keras ``LearningRateSchedule`` inside the optimizer, so it
@@ -220,12 +238,14 @@ class KerasImageClassifier(KerasClassifier):
             )
         return name
 
-    def _encoded_validation(self, X_val, y_val):
+    def _encoded_validation(self, X_val: Any, y_val: Any) -> tuple[Any, Any]:
         """Validation data given as the user's images and labels, encoded like X, y."""
         X_val, y_val = self._validate_data(X_val, y_val, reset=False)
         return self.feature_encoder_.transform(X_val), self.target_encoder_.transform(y_val)
 
-    def _carve_validation(self, X, y, sample_weight):
+    def _carve_validation(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
         """Split off ``validation_split`` of the (already encoded) training data.
 
         Keras' own ``validation_split`` takes the last rows before shuffling, which is
@@ -236,7 +256,7 @@ class KerasImageClassifier(KerasClassifier):
         return X[train_idx], y[train_idx], weights, (X[val_idx], y[val_idx])
 
     @contextlib.contextmanager
-    def _without_scikeras_seeding(self):
+    def _without_scikeras_seeding(self) -> Iterator[None]:
         # scikeras wraps build and fit in a context that seeds TensorFlow only (not
         # JAX or torch), imports TensorFlow whatever the backend, and switches op
         # determinism off again when the fit ends, so a later fit or predict in the
@@ -256,7 +276,7 @@ class KerasImageClassifier(KerasClassifier):
             enable_op_determinism()
 
     # --- prediction ----------------------------------------------------------------
-    def _predict_raw(self, X, **kwargs):
+    def _predict_raw(self, X: Any, **kwargs: Any) -> Any:
         # Keras traces its prediction function once per batch shape, so the short last
         # batch of a predict would cost a second trace (a second compilation on JAX):
         # it is padded to a full batch with copies of the last image, then cut off.
@@ -284,41 +304,41 @@ class KerasImageClassifier(KerasClassifier):
 _KERAS_BATCH_SIZE = 32  # what Keras' predict uses when batch_size is None
 
 
-def _one_cycle(peak: float, steps: int):
+def _one_cycle(peak: float, steps: int) -> Any:
     warmup = max(1, steps // 5)
     return keras.optimizers.schedules.CosineDecay(
         peak / 10, max(1, steps - warmup), warmup_target=peak, warmup_steps=warmup
     )
 
 
-def _cosine(peak: float, steps: int):
+def _cosine(peak: float, steps: int) -> Any:
     return keras.optimizers.schedules.CosineDecay(peak, steps)
 
 
-LR_SCHEDULES = {"one_cycle": _one_cycle, "cosine": _cosine}
+LR_SCHEDULES: dict[str, Callable[[float, int], Any]] = {"one_cycle": _one_cycle, "cosine": _cosine}
 
 
 @keras.saving.register_keras_serializable(package="bench")
-class _StepOffset(keras.optimizers.schedules.LearningRateSchedule):
+class _StepOffset(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore[misc]  # untyped
     """``schedule`` started at optimizer step ``start`` rather than 0."""
 
-    def __init__(self, schedule, start: int = 0):
+    def __init__(self, schedule: Any, start: int = 0) -> None:
         self.schedule = schedule
         self.start = start
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         return self.schedule(keras.ops.maximum(step - self.start, 0))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"schedule": keras.saving.serialize_keras_object(self.schedule), "start": self.start}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> _StepOffset:
         schedule = keras.saving.deserialize_keras_object(config["schedule"])
         return cls(schedule, config["start"])
 
 
-class GradientMonitor(keras.callbacks.Callback):
+class GradientMonitor(keras.callbacks.Callback):  # type: ignore[misc]  # Keras is untyped
     """Adds, at each epoch's end, the mean absolute gradient of every layer's weights
     and biases to the epoch's logs (``grad_dense_1_kernel``, ``grad_dense_1_bias``, ...),
     so they reach ``history_`` and whatever logs the epoch.
@@ -328,14 +348,14 @@ class GradientMonitor(keras.callbacks.Callback):
     towards the input layers.
     """
 
-    def __init__(self, X, y, batch_size: int = 256):
+    def __init__(self, X: Any, y: Any, batch_size: int = 256) -> None:
         super().__init__()
         self.X = np.asarray(X[:batch_size])
         self.y = np.asarray(y[:batch_size])
         if self.y.ndim == 2:  # one-hot targets: the class index
             self.y = np.argmax(self.y, axis=1)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is None:
             return
         for path, value in layer_gradients(self.model, self.X, self.y).items():

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 from sklearn.utils import check_scalar
 
 from estimators.keras_base import KerasImageClassifier
@@ -73,24 +76,24 @@ class KerasMLPClassifier(KerasImageClassifier):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes: Sequence[int] = (100,),
         *,
-        activation="relu",
-        dropout=0.0,
-        batch_norm=False,
-        optimizer="rmsprop",
-        loss="sparse_categorical_crossentropy",
-        metrics=None,
-        lr_schedule=None,
-        log_gradients=False,
-        epochs=10,
-        batch_size=128,
-        validation_split=0.0,
-        verbose=0,
-        random_state=None,
-        callbacks=None,
-        **kwargs,
-    ):
+        activation: str = "relu",
+        dropout: float | Sequence[float] = 0.0,
+        batch_norm: bool = False,
+        optimizer: Any = "rmsprop",
+        loss: Any = "sparse_categorical_crossentropy",
+        metrics: Any = None,
+        lr_schedule: str | None = None,
+        log_gradients: bool = False,
+        epochs: int = 10,
+        batch_size: int | None = 128,
+        validation_split: float = 0.0,
+        verbose: int = 0,
+        random_state: int | np.random.RandomState | None = None,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             optimizer=optimizer,
             loss=loss,
@@ -110,7 +113,7 @@ class KerasMLPClassifier(KerasImageClassifier):
         self.lr_schedule = lr_schedule
         self.log_gradients = log_gradients
 
-    def _hidden_layers(self, inputs):
+    def _hidden_layers(self, inputs: Any) -> Any:
         sizes = self._layer_sizes()
         x = inputs
         for index, (units, rate) in enumerate(
@@ -144,30 +147,29 @@ class KerasDeepMLPClassifier(KerasMLPClassifier):
 
     def __init__(
         self,
-        depth=5,
-        units=32,
+        depth: int = 5,
+        units: int = 32,
         *,
-        activation="relu",
-        dropout=0.0,
-        batch_norm=False,
-        optimizer="rmsprop",
-        loss="sparse_categorical_crossentropy",
-        metrics=None,
-        lr_schedule=None,
-        log_gradients=False,
-        epochs=10,
-        batch_size=128,
-        validation_split=0.0,
-        verbose=0,
-        random_state=None,
-        callbacks=None,
-        **kwargs,
-    ):
+        activation: str = "relu",
+        dropout: float | Sequence[float] = 0.0,
+        batch_norm: bool = False,
+        optimizer: Any = "rmsprop",
+        loss: Any = "sparse_categorical_crossentropy",
+        metrics: Any = None,
+        lr_schedule: str | None = None,
+        log_gradients: bool = False,
+        epochs: int = 10,
+        batch_size: int | None = 128,
+        validation_split: float = 0.0,
+        verbose: int = 0,
+        random_state: int | np.random.RandomState | None = None,
+        callbacks: Any = None,
+        **kwargs: Any,
+    ) -> None:
         # KerasMLPClassifier's own __init__ would store hidden_layer_sizes, which is
         # not a parameter here: scikit-learn's contract is to store exactly the
-        # signature's parameters.
-        KerasImageClassifier.__init__(
-            self,
+        # signature's parameters. So KerasImageClassifier's (scikeras') is called.
+        super(KerasMLPClassifier, self).__init__(
             optimizer=optimizer,
             loss=loss,
             metrics=metrics,

@@ -4,13 +4,14 @@ flattening, so classic scikit-learn classifiers get one row per image."""
 from __future__ import annotations
 
 import math
+from typing import Any, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
-class PixelScaler(TransformerMixin, BaseEstimator):
+class PixelScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Divide pixel values by a fixed maximum (255 for 8-bit images).
 
     Unlike ``MinMaxScaler`` it learns nothing from the data, so the same pixel
@@ -35,23 +36,23 @@ class PixelScaler(TransformerMixin, BaseEstimator):
             [0.2, 0.4]]], dtype=float32)
     """
 
-    def __init__(self, max_value=255.0):
+    def __init__(self, max_value: float = 255.0) -> None:
         self.max_value = max_value
 
-    def fit(self, X, y=None):
+    def fit(self, X: Any, y: Any = None) -> Self:
         """Check ``X`` and remember its feature count; returns self."""
         if not self.max_value or self.max_value <= 0:
             raise ValueError(f"max_value must be positive, got {self.max_value!r}.")
         self._validate_pixels(X, reset=True)
         return self
 
-    def transform(self, X):
+    def transform(self, X: Any) -> np.ndarray:
         """Return ``X / max_value`` as float32, keeping the input's shape."""
         check_is_fitted(self)
         X = self._validate_pixels(X, reset=False)
         return np.asarray(X, dtype=np.float32) / np.float32(self.max_value)
 
-    def _validate_pixels(self, X, *, reset: bool):
+    def _validate_pixels(self, X: Any, *, reset: bool) -> np.ndarray:
         """Check ``X`` with scikit-learn, counting an image's pixels as its features.
 
         Images are validated as flat rows, so ``n_features_in_`` is the pixel count,
@@ -63,17 +64,17 @@ class PixelScaler(TransformerMixin, BaseEstimator):
         shape = X.shape
         if len(shape) > 2:
             X = np.reshape(X, (shape[0], math.prod(shape[1:])))
-        X = validate_data(self, X, reset=reset)
-        return X.reshape(shape) if len(shape) > 2 else X
+        checked: np.ndarray = validate_data(self, X, reset=reset)
+        return checked.reshape(shape) if len(shape) > 2 else checked
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]  # the output is always float32
         return tags
 
 
-class ImageFlattener(TransformerMixin, BaseEstimator):
+class ImageFlattener(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """Turn images ``(n, height, width[, channels])`` into rows of their pixels.
 
     The Keras classifiers take images as they are; scikit-learn's own classifiers
@@ -92,24 +93,25 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
            [4, 5, 6, 7]])
     """
 
-    def fit(self, X, y=None):
+    def fit(self, X: Any, y: Any = None) -> Self:
         """Check ``X`` and remember its pixel count; returns self."""
         self._rows(X, reset=True)
         return self
 
-    def transform(self, X):
+    def transform(self, X: Any) -> np.ndarray:
         """Return ``X`` with one row per image."""
         check_is_fitted(self)
         return self._rows(X, reset=False)
 
-    def _rows(self, X, *, reset: bool):
+    def _rows(self, X: Any, *, reset: bool) -> np.ndarray:
         if not hasattr(X, "shape"):
             X = np.asarray(X)
         if len(X.shape) > 2:
             X = np.reshape(X, (X.shape[0], math.prod(X.shape[1:])))
-        return validate_data(self, X, reset=reset)
+        rows: np.ndarray = validate_data(self, X, reset=reset)
+        return rows
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         return tags

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 # Keras' BatchNormalization keeps four numbers per unit: gamma, beta and the moving
 # mean and variance (the last two are not trained, but count_params counts them).
@@ -37,7 +38,7 @@ def mlp_weights(
     *,
     hidden_layer_sizes: Sequence[int] = (100,),
     batch_norm: bool = False,
-    **ignored,
+    **ignored: object,
 ) -> int:
     """Weights of :class:`~estimators.KerasMLPClassifier`'s network.
 
@@ -62,7 +63,7 @@ def cnn_weights(
     strides: int | Sequence[int] = 1,
     padding: str | Sequence[str] = "same",
     batch_norm: bool = False,
-    **ignored,
+    **ignored: object,
 ) -> int:
     """Weights of :class:`~estimators.KerasCNNClassifier`'s network on images of
     ``image_shape`` (height, width[, channels])."""
@@ -98,7 +99,7 @@ def hog_features(
     orientations: int = 9,
     pixels_per_cell: int | Sequence[int] = (8, 8),
     cells_per_block: int | Sequence[int] = (3, 3),
-    **ignored,
+    **ignored: object,
 ) -> int:
     """Features per image of :class:`~estimators.HOGTransformer` on ``image_shape``."""
     cell = _pair(pixels_per_cell)
@@ -108,11 +109,11 @@ def hog_features(
     return blocks[0] * blocks[1] * block[0] * block[1] * orientations
 
 
-def _pair(value) -> tuple[int, int]:
+def _pair(value: int | Sequence[int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def _per_block(value, blocks: int) -> list[int]:
+def _per_block(value: int | Sequence[int] | None, blocks: int) -> list[int]:
     if isinstance(value, int) or value is None:
         return [value or 0] * blocks
     return [int(v) for v in value]
@@ -124,7 +125,7 @@ def _conv_side(side: int, kernel: int, stride: int, padding: str) -> int:
     return -(-side // stride)
 
 
-def stored_numbers(classifier) -> int:
+def stored_numbers(classifier: Any) -> int:
     """How many numbers the fitted classifier keeps to predict: a network's weights; an
     SVC's support vectors, their coefficients and intercepts; a linear model's
     coefficients and intercepts; a forest's split features, thresholds and leaf values.
@@ -140,7 +141,7 @@ def stored_numbers(classifier) -> int:
     import numpy as np
 
     if hasattr(classifier, "count_weights"):
-        return classifier.count_weights()
+        return int(classifier.count_weights())
     if hasattr(classifier, "support_vectors_"):
         parts = (classifier.support_vectors_, classifier.dual_coef_, classifier.intercept_)
         return sum(int(np.size(part)) for part in parts)

@@ -35,6 +35,7 @@ def holdout_indices(
     _, counts = np.unique(labels, return_counts=True)
     n_val = math.ceil(share * len(labels))
     stratify = labels if counts.min() >= 2 and n_val >= len(counts) else None
-    return train_test_split(
+    train, val = train_test_split(
         np.arange(len(labels)), test_size=share, stratify=stratify, random_state=random_state
     )
+    return train, val

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import optuna
 
 from bench.errors import UsageError
@@ -13,7 +15,7 @@ def make_sampler(name: str, seed: int, trials: int = 40) -> optuna.samplers.Base
     # TPE samples at random until it has this many trials to model; Optuna's 10 would
     # spend half of a 20-trial study blind.
     startup = max(3, min(10, trials // 4))
-    samplers = {
+    samplers: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
         # Independent TPE (Optuna 5's default is multivariate): with the baseline as
         # trial 0 it searches around the known good configuration. Multivariate TPE was
         # tried on mnist-mlp and drifted into SGD, never beating the baseline in 20
@@ -33,7 +35,7 @@ def make_sampler(name: str, seed: int, trials: int = 40) -> optuna.samplers.Base
 def make_pruner(name: str, max_epochs: int | None) -> optuna.pruners.BasePruner:
     """The pruner called ``name``; pruning decisions are made per epoch."""
     first_rung = max(1, (max_epochs or 1) // 5)  # no epochs: a baseline, not pruned
-    pruners = {
+    pruners: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
         # Two epochs before judging: after one, a slow but better learning rate still
         # trails the fast starters and would be pruned.
         "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
@@ -43,7 +45,7 @@ def make_pruner(name: str, max_epochs: int | None) -> optuna.pruners.BasePruner:
         # is a fifth of the budget (3 of 15 epochs): a one-cycle schedule is still
         # warming up after one epoch, and would be judged at its slowest.
         "hyperband": lambda: optuna.pruners.HyperbandPruner(
-            min_resource=first_rung, max_resource=max(max_epochs, 1), reduction_factor=3
+            min_resource=first_rung, max_resource=max(max_epochs or 1, 1), reduction_factor=3
         ),
         "sha": lambda: optuna.pruners.SuccessiveHalvingPruner(
             min_resource=first_rung, reduction_factor=3

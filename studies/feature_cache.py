@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Self
 
 import cachetools
 import numpy as np
@@ -75,11 +76,13 @@ class FeatureCache:
     so the cache takes no locks.
     """
 
-    def __init__(self, max_bytes: int | None = None):
+    def __init__(self, max_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes_from_environment() if max_bytes is None else int(max_bytes)
         self.hits = 0
         self.misses = 0
-        self._entries = cachetools.LRUCache(maxsize=self.max_bytes, getsizeof=_nbytes)
+        self._entries: cachetools.LRUCache[Hashable, np.ndarray] = cachetools.LRUCache(
+            maxsize=self.max_bytes, getsizeof=_nbytes
+        )
 
     @property
     def nbytes(self) -> int:
@@ -127,7 +130,7 @@ def _nbytes(features: np.ndarray) -> int:
     return features.nbytes
 
 
-def feature_key(data_key: str, transformer) -> tuple:
+def feature_key(data_key: str, transformer: Any) -> tuple[str, tuple[tuple[str, str, str], ...]]:
     """Cache key of ``transformer``'s output on the images named ``data_key``.
 
     Parameters
@@ -146,7 +149,7 @@ def feature_key(data_key: str, transformer) -> tuple:
     return (data_key, tuple(_step_key(name, step) for name, step in steps))
 
 
-def _step_key(name: str, step) -> tuple[str, str, str]:
+def _step_key(name: str, step: Any) -> tuple[str, str, str]:
     cls = type(step)
     # repr of sorted plain parameters: equal settings give equal text, and a value
     # that repr cannot tell apart (an object) shows its id, so it only misses.
@@ -154,7 +157,7 @@ def _step_key(name: str, step) -> tuple[str, str, str]:
     return (name, f"{cls.__module__}.{cls.__qualname__}", params)
 
 
-class CachedFeatures(TransformerMixin, BaseEstimator):
+class CachedFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """A pipeline step that serves its feature steps' output from a :class:`FeatureCache`.
 
     Parameters
@@ -174,22 +177,25 @@ class CachedFeatures(TransformerMixin, BaseEstimator):
         Features per image seen in :meth:`fit`.
     """
 
-    def __init__(self, features, cache, inputs):
+    def __init__(
+        self, features: Pipeline, cache: FeatureCache, inputs: Mapping[str, np.ndarray]
+    ) -> None:
         self.features = features
         self.cache = cache
         self.inputs = inputs
 
-    def fit(self, X, y=None):
+    def fit(self, X: Any, y: Any = None) -> Self:
         """Fit the feature steps (they learn shapes only); returns self."""
         self.features.fit(X, y)
         self.n_features_in_ = self.features.n_features_in_
         return self
 
-    def transform(self, X):
+    def transform(self, X: Any) -> np.ndarray:
         """The feature steps' output for ``X``, from the cache when ``X`` is a known input."""
         data_key = next((key for key, array in self.inputs.items() if array is X), None)
         if data_key is None:
-            return self.features.transform(X)
+            features: np.ndarray = self.features.transform(X)
+            return features
         return self.cache.get(
             feature_key(data_key, self.features), lambda: self.features.transform(X)
         )

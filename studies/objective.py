@@ -10,11 +10,13 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import keras
 import numpy as np
 import optuna
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 
 from bench.benchmarks import Benchmark
 from bench.benchmarks.overrides import all_params, shown_params
@@ -25,7 +27,7 @@ from bench.runtime.interrupts import Terminated, interruption
 from bench.tracking import vocabulary
 from bench.tracking.artifacts import dataset_records, log_reports
 from bench.tracking.callbacks import EpochLogger
-from bench.tracking.runs import tracked_run
+from bench.tracking.runs import DatasetRecord, TrackedRun, tracked_run
 from bench.tracking.store import Client
 from bench.training import RunOutcome, fit_pipeline, score_on_test
 from estimators.backends import forget_traced_gradients, traced_gradient_names
@@ -36,7 +38,9 @@ from studies.stale import SURPLUS_ATTR, mark_worker, requeue_interrupted
 from studies.trials import count_claimed
 
 
-def search_split(dataset: Dataset, *, train_size: int | None, val_fraction: float, seed: int):
+def search_split(
+    dataset: Dataset, *, train_size: int | None, val_fraction: float, seed: int
+) -> Dataset:
     """A Dataset whose "test" split is the validation split carved from training.
 
     ``train_size`` caps the images trained on per trial (the study's data budget);
@@ -77,33 +81,34 @@ def fresh_keras_session() -> Iterator[None]:
         keras.backend.clear_session()
 
 
-class PruneOnValidation(keras.callbacks.Callback):
+class PruneOnValidation(keras.callbacks.Callback):  # type: ignore[misc]  # Keras is untyped
     """Reports validation accuracy each epoch and stops at once when Optuna prunes (a
     diverging loss is stopped by :class:`bench.training.StopOnDivergence`)."""
 
-    def __init__(self, trial: optuna.Trial, *, report: bool):
+    def __init__(self, trial: optuna.Trial, *, report: bool) -> None:
         super().__init__()
         self.trial = trial
         self.report = report
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if not self.report:  # Optuna cannot prune multi-objective studies
             return
+        assert logs is not None  # Keras passes every epoch's logs
         self.trial.report(float(logs["val_accuracy"]), step=epoch + 1)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
 
 
-class StopAtDeadline(keras.callbacks.Callback):
+class StopAtDeadline(keras.callbacks.Callback):  # type: ignore[misc]  # Keras is untyped
     """Ends a trial cleanly, as pruned, at the first epoch that ends past the study's
     time budget (``--timeout``): the budget is honoured within one epoch, and the
     epochs trained so far are kept."""
 
-    def __init__(self, deadline: float):
+    def __init__(self, deadline: float) -> None:
         super().__init__()
         self.deadline = deadline
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if time.monotonic() >= self.deadline:
             raise optuna.TrialPruned(f"time budget reached after epoch {epoch + 1}")
 
@@ -128,7 +133,7 @@ class TrialObjective:
     benchmark: Benchmark
     data: Dataset
     seed: int
-    max_epochs: int
+    max_epochs: int | None  # None for a baseline, which is fitted in one call
     objectives: tuple[str, ...]
     experiment: str
     parent_run_id: str
@@ -136,11 +141,11 @@ class TrialObjective:
     feature_cache: FeatureCache | None = None
     provenance: dict[str, str] = field(default_factory=dict)
     # A grid study: name -> (pipeline parameter, values); nothing else is sampled.
-    grid: dict[str, tuple[str, tuple]] = field(default_factory=dict)
+    grid: dict[str, tuple[str, tuple[Any, ...]]] = field(default_factory=dict)
     total: int | None = None  # the trials the study is to hold
     deadline: float | None = None  # time.monotonic() when --timeout's budget ends
 
-    def __call__(self, trial: optuna.Trial):
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         try:
             with fresh_keras_session():
                 return self._run_trial(trial)
@@ -155,7 +160,7 @@ class TrialObjective:
                 raise
             raise stop from error
 
-    def _run_trial(self, trial: optuna.Trial):
+    def _run_trial(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         mark_worker(trial)
         if self.total is not None and count_claimed(trial.study) > self.total:
             # Processes sharing a study check the total between trials; two can pass
@@ -204,7 +209,7 @@ class TrialObjective:
             raise pruned
         return self._values(outcome)
 
-    def _sampled_pipeline(self, trial: optuna.Trial):
+    def _sampled_pipeline(self, trial: optuna.Trial) -> Pipeline:
         pipeline = self.benchmark.build(pixel_max=self.data.pixel_max, seed=self.seed)
         if self.grid:
             params = {
@@ -231,7 +236,7 @@ class TrialObjective:
         trial.set_user_attr("pipeline_params", params)
         return pipeline
 
-    def _baseline(self, trial: optuna.Trial, pipeline) -> dict:
+    def _baseline(self, trial: optuna.Trial, pipeline: Pipeline) -> dict[str, Any]:
         """The benchmark's own pipeline, exactly (its epochs capped to the budget).
 
         The values the space can hold were enqueued with the trial, and are suggested
@@ -246,12 +251,12 @@ class TrialObjective:
             return {}
         return {"clf__epochs": min(pipeline[-1].epochs, self.max_epochs)}
 
-    def _datasets(self):
+    def _datasets(self) -> list[DatasetRecord]:
         # The split's own digest names its images (see search_split).
         splits = {"training": len(self.data.y_train), "validation": len(self.data.y_test)}
         return dataset_records(self.data, splits, carved_by="search split")
 
-    def _with_feature_cache(self, pipeline):
+    def _with_feature_cache(self, pipeline: Pipeline) -> Pipeline:
         if self.feature_cache is None:
             return pipeline
         # The split's digest names its arrays exactly (see search_split); the role
@@ -262,7 +267,9 @@ class TrialObjective:
         }
         return with_cached_features(pipeline, self.feature_cache, inputs)
 
-    def _train(self, trial, pipeline, run):
+    def _train(
+        self, trial: optuna.Trial, pipeline: Pipeline, run: TrackedRun
+    ) -> tuple[dict[str, list[float]], float, optuna.TrialPruned | None]:
         """Fit; return (history, seconds, None), or for a pruned trial (the epochs it
         trained, seconds, the TrialPruned to re-raise once the run is closed)."""
         callbacks = [PruneOnValidation(trial, report=len(self.objectives) == 1)]
@@ -285,7 +292,15 @@ class TrialObjective:
             return history, time.perf_counter() - started, pruned
         return history, seconds, None
 
-    def _outcome(self, pipeline, run, history, seconds, *, pruned: bool) -> RunOutcome:
+    def _outcome(
+        self,
+        pipeline: Pipeline,
+        run: TrackedRun,
+        history: dict[str, list[float]],
+        seconds: float,
+        *,
+        pruned: bool,
+    ) -> RunOutcome:
         scores = score_on_test(pipeline, self.data)  # the validation split
         outcome = RunOutcome(
             pipeline=pipeline,
@@ -311,7 +326,7 @@ class TrialObjective:
         )
         return outcome
 
-    def _values(self, outcome: RunOutcome):
+    def _values(self, outcome: RunOutcome) -> float | tuple[float, ...]:
         values = {"accuracy": outcome.history["val_accuracy"][-1], "weights": outcome.n_weights}
         picked = [float(values[name]) for name in self.objectives]
         return picked[0] if len(picked) == 1 else tuple(picked)

@@ -1,6 +1,8 @@
 """Names the study command accepts; a light module so the CLI can list them without
 importing Optuna or Keras."""
 
+from typing import Literal
+
 SAMPLERS = ("tpe", "random", "cmaes", "nsga2")
 PRUNERS = ("hyperband", "sha", "median", "none")
 # Measured with `bench perf search` (the README's "Which pruner"): as accurate as the
@@ -8,4 +10,7 @@ PRUNERS = ("hyperband", "sha", "median", "none")
 DEFAULT_PRUNER = "hyperband"
 DEFAULT_MAX_EPOCHS = 15
 OBJECTIVES = ("accuracy", "weights")
-DIRECTIONS = {"accuracy": "maximize", "weights": "minimize"}
+DIRECTIONS: dict[str, Literal["maximize", "minimize"]] = {
+    "accuracy": "maximize",
+    "weights": "minimize",
+}

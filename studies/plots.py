@@ -9,11 +9,13 @@ not accumulate them. Nothing here prints or writes files.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -62,25 +64,25 @@ def study_notes(study: optuna.Study) -> dict[str, str]:
     }
 
 
-def _figures(study: optuna.Study, complete: int) -> dict[str, Callable]:
+def _figures(study: optuna.Study, complete: int) -> dict[str, Callable[[], Any]]:
     from optuna.visualization import matplotlib as plots
 
-    def accuracy(trial):
-        return trial.values[0]
+    def accuracy(trial: optuna.trial.FrozenTrial) -> float:
+        return float(trial.values[0])
 
-    def importances():
-        ax = plots.plot_param_importances(study, target_name=ACCURACY, **target)
+    def importances() -> Any:
+        ax = plots.plot_param_importances(study, target=target, target_name=ACCURACY)
         ax.set_title(f"Hyperparameter importances (fANOVA over {complete} complete trials)")
         return ax
 
     # Multi-objective plots need the accuracy objective named as their target.
-    target = {} if len(study.directions) == 1 else {"target": accuracy}
-    figures = {
+    target = None if len(study.directions) == 1 else accuracy
+    figures: dict[str, Callable[[], Any]] = {
         "optimization_history.png": lambda: history_figure(
             history_table(study), maximize=study.directions[0] == MAXIMIZE
         ),
         "parallel_coordinates.png": lambda: plots.plot_parallel_coordinate(
-            study, target_name=ACCURACY, **target
+            study, target=target, target_name=ACCURACY
         ),
     }
     if complete >= MIN_TRIALS_FOR_IMPORTANCES:
@@ -92,7 +94,7 @@ def _figures(study: optuna.Study, complete: int) -> dict[str, Callable]:
     return figures
 
 
-def _drawn(draw: Callable) -> Figure | None:
+def _drawn(draw: Callable[[], Any]) -> Figure | None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -112,13 +114,14 @@ def _drawn(draw: Callable) -> Figure | None:
     return figure
 
 
-def _figure_of(axes):
+def _figure_of(axes: Any) -> Figure:
     # Parallel coordinates and importances return one Axes; some plots an array, ours
     # a Figure.
     if isinstance(axes, Figure):
         return axes
     first = axes.flat[0] if hasattr(axes, "flat") else axes
-    return first.figure
+    figure: Figure = first.figure
+    return figure
 
 
 def history_table(study: optuna.Study) -> pd.DataFrame:
@@ -176,7 +179,9 @@ def history_figure(table: pd.DataFrame, *, maximize: bool = True) -> Figure:
     return figure
 
 
-def grid_figure(study: optuna.Study, grid) -> Figure | None:
+def grid_figure(
+    study: optuna.Study, grid: Sequence[tuple[str, Sequence[Hashable]]]
+) -> Figure | None:
     """One picture comparing the cells of a grid study over one or two parameters:
     final validation accuracy as a heat map (rows: the first parameter, columns: the
     second), and beside it each cell's gradient magnitude per layer at its last epoch
@@ -188,8 +193,8 @@ def grid_figure(study: optuna.Study, grid) -> Figure | None:
     if not 1 <= len(names) <= 2:
         return None
     rows = list(dict(grid)[names[0]])
-    columns = list(dict(grid)[names[1]]) if len(names) == 2 else [None]
-    cells = {}
+    columns: list[Hashable] = list(dict(grid)[names[1]]) if len(names) == 2 else [None]
+    cells: dict[tuple[Hashable, Hashable], optuna.trial.FrozenTrial] = {}
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         key = (trial.params[names[0]], trial.params.get(names[1]) if len(names) == 2 else None)
         cells[key] = trial
@@ -204,7 +209,13 @@ def grid_figure(study: optuna.Study, grid) -> Figure | None:
     return figure
 
 
-def _accuracy_heat_map(ax, names, rows, columns, cells) -> None:
+def _accuracy_heat_map(
+    ax: Axes,
+    names: list[str],
+    rows: list[Hashable],
+    columns: list[Hashable],
+    cells: dict[tuple[Hashable, Hashable], optuna.trial.FrozenTrial],
+) -> None:
     values = np.full((len(rows), len(columns)), np.nan)
     for i, row in enumerate(rows):
         for j, column in enumerate(columns):
@@ -228,7 +239,13 @@ def _accuracy_heat_map(ax, names, rows, columns, cells) -> None:
     ax.set_title(f"final {ACCURACY}")
 
 
-def _gradient_profiles(ax, names, row, columns, cells) -> None:
+def _gradient_profiles(
+    ax: Axes,
+    names: list[str],
+    row: Hashable,
+    columns: list[Hashable],
+    cells: dict[tuple[Hashable, Hashable], optuna.trial.FrozenTrial],
+) -> None:
     for column in columns:
         trial = cells.get((row, column))
         profile = trial.user_attrs.get("gradient_profile") if trial else None
@@ -246,7 +263,7 @@ def _gradient_profiles(ax, names, row, columns, cells) -> None:
         ax.legend(fontsize=8)
 
 
-def best_so_far_figure(points) -> Figure:
+def best_so_far_figure(points: Sequence[tuple[float, float]]) -> Figure:
     """The best validation accuracy so far against the minutes the search has run."""
     figure = Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
     ax = figure.add_subplot()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 
@@ -50,7 +51,7 @@ def refit_best(
     experiment: str,
     client: Client,
     repeats: int = 1,
-    callbacks: Sequence = (),
+    callbacks: Sequence[Any] = (),
     on_seed: Callable[[int, int, int], None] | None = None,
 ) -> Refit | None:
     """Refit the best trial of ``study`` (on ``benchmark``) and log the result on the
@@ -121,7 +122,7 @@ def _refit_on(
     benchmark: Benchmark,
     dataset: Dataset,
     seed: int,
-    callbacks: Sequence,
+    callbacks: Sequence[Any],
     child: bool,
 ) -> RunOutcome:
     """Fit the trial's configuration with ``seed`` and log everything on ``run`` (a

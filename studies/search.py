@@ -12,6 +12,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import optuna
 import pandas as pd
@@ -54,6 +55,9 @@ from studies.worker_pool import (
     parent_run_attr,
     wait_for_parent_run,
 )
+
+# What study.optimize calls after each trial.
+TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class StudySettings:
     seed: int = 0
     max_epochs: int | None = None
     train_size: int | None = None
-    grid: tuple[tuple[str, tuple], ...] = ()
+    grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,8 +162,8 @@ def run_study(
     *,
     refit: bool = True,
     refit_repeats: int = 1,
-    trial_callbacks: Sequence[Callable] = (),
-    refit_callbacks: Sequence = (),
+    trial_callbacks: Sequence[TrialCallback] = (),
+    refit_callbacks: Sequence[Any] = (),
     on_refit: Callable[[int, int, int], None] | None = None,
     workers: WorkerPool | None = None,
     command: str | None = None,
@@ -249,6 +253,7 @@ def _open_study(
     benchmark = get_benchmark(benchmark) if isinstance(benchmark, str) else benchmark
     settings = settled(settings, benchmark)
     feature_cache = FeatureCache()  # first: a bad BENCH_FEATURE_CACHE_MB changes nothing
+    assert settings.pruner is not None  # settled() fills it in
     study = optuna.create_study(
         study_name=settings.study_name or _default_study_name(benchmark, settings),
         storage=open_storage(settings.storage),
@@ -302,7 +307,7 @@ def settled(settings: StudySettings, benchmark: Benchmark) -> StudySettings:
         If ``--pruner`` or ``--max-epochs`` was given for a baseline, which is fitted in
         one call.
     """
-    if benchmark.trains_by_epoch:
+    if benchmark.epochs is not None:  # a network: benchmark.trains_by_epoch
         return replace(
             settings,
             pruner=settings.pruner or DEFAULT_PRUNER,
@@ -321,7 +326,12 @@ def _sampler(settings: StudySettings, seed: int) -> optuna.samplers.BaseSampler:
     return make_sampler(settings.sampler, seed, settings.trials or 40)
 
 
-def _search(opened: _OpenStudy, parent: TrackedRun, workers, trial_callbacks) -> list[str]:
+def _search(
+    opened: _OpenStudy,
+    parent: TrackedRun,
+    workers: WorkerPool | None,
+    trial_callbacks: Sequence[TrialCallback],
+) -> list[str]:
     """Run this process's trials (and wait for the workers'); lines for failed workers."""
     failures: list[str] = []
     try:
@@ -354,7 +364,7 @@ def _stop_workers(opened: _OpenStudy, workers: WorkerPool) -> None:
         fail_trials_of(opened.study, worker, "SIGTERM")
 
 
-def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callable]) -> None:
+def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[TrialCallback]) -> None:
     settings = opened.settings
     objective = TrialObjective(
         benchmark=opened.benchmark,
@@ -387,7 +397,11 @@ def _optimize(opened: _OpenStudy, parent_run_id: str, callbacks: Sequence[Callab
 
 
 def _log_search(
-    parent: TrackedRun, opened: _OpenStudy, table: pd.DataFrame, progress, cpu_seconds: float
+    parent: TrackedRun,
+    opened: _OpenStudy,
+    table: pd.DataFrame,
+    progress: BestSoFar,
+    cpu_seconds: float,
 ) -> None:
     cache = opened.feature_cache
     parent.log_metrics({"feature_cache_hits": cache.hits, "feature_cache_misses": cache.misses})
@@ -402,9 +416,9 @@ def _log_search(
     for file_name, note in study_notes(opened.study).items():  # a figure left out, and why
         parent.log_text(note + "\n", f"plots/{file_name}")
     if opened.settings.grid:
-        figure = grid_figure(opened.study, opened.settings.grid)
-        if figure is not None:
-            parent.log_figure(figure, "grid.png")
+        grid = grid_figure(opened.study, opened.settings.grid)
+        if grid is not None:
+            parent.log_figure(grid, "grid.png")
 
 
 def _enqueue_starting_points(opened: _OpenStudy) -> None:
@@ -424,7 +438,7 @@ def _enqueue_starting_points(opened: _OpenStudy) -> None:
 
 def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
     settings = opened.settings
-    return {
+    tags: dict[str, object] = {
         vocabulary.STUDY: opened.study.study_name,
         "storage": settings.storage or default_storage(),
         vocabulary.SAMPLER: settings.sampler,
@@ -434,7 +448,8 @@ def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
         vocabulary.BENCHMARK: opened.benchmark.name,
         vocabulary.DATASET: opened.benchmark.dataset,
         "jobs": jobs,
-    } | provenance_tags(opened.command)
+    }
+    return tags | provenance_tags(opened.command)
 
 
 def objective_name(objectives: Sequence[str]) -> str:
@@ -463,7 +478,9 @@ def _cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def _comparison(study, cpu_seconds: float, progress) -> SearchComparison | None:
+def _comparison(
+    study: optuna.Study, cpu_seconds: float, progress: BestSoFar
+) -> SearchComparison | None:
     best = best_trial(study)
     if best is None or len(study.directions) != 1:
         return None
@@ -485,7 +502,9 @@ def _default_study_name(benchmark: Benchmark, settings: StudySettings) -> str:
     return benchmark.name if settings.objectives == ("accuracy",) else f"{benchmark.name}-pareto"
 
 
-def grid_parameters(benchmark: Benchmark, grid) -> dict[str, tuple[str, tuple]]:
+def grid_parameters(
+    benchmark: Benchmark, grid: Sequence[tuple[str, Sequence[Any]]]
+) -> dict[str, tuple[str, tuple[Any, ...]]]:
     """Each grid name as the user wrote it (``depth``) -> its full pipeline parameter
     (``clf__depth``) and its values, every value checked as ``--set`` checks it.
 
@@ -495,7 +514,7 @@ def grid_parameters(benchmark: Benchmark, grid) -> dict[str, tuple[str, tuple]]:
         For an unknown name or a value of the wrong type.
     """
     pipeline = benchmark.build(pixel_max=255.0, seed=None)
-    checked = {}
+    checked: dict[str, tuple[str, tuple[Any, ...]]] = {}
     for name, values in grid:
         full = [list(resolve_overrides(pipeline, [f"{name}={value!r}"]))[0] for value in values]
         checked[name] = (full[0], tuple(values))

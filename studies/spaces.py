@@ -30,7 +30,6 @@ from typing import Any
 
 import optuna
 from optuna.distributions import (
-    BaseDistribution,
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
@@ -49,9 +48,12 @@ from bench.benchmarks.pipelines import (
 )
 from bench.errors import UsageError
 
+# The kinds of distribution the spaces hold: what sampling and the checks handle.
+Distribution = CategoricalDistribution | IntDistribution | FloatDistribution
+
 # Filters are categorical powers of two rather than an int range: they read better in
 # tables and TPE treats each width as its own choice.
-DISTRIBUTIONS: dict[str, BaseDistribution] = {
+DISTRIBUTIONS: dict[str, Distribution] = {
     # MLP topology: 1-4 hidden layers of units_k each
     "n_layers": IntDistribution(1, 4),
     "units": IntDistribution(16, 1024, log=True),
@@ -109,7 +111,7 @@ class SpaceContext:
     cells_per_block: int = 1
 
 
-def distribution(name: str, context: SpaceContext) -> BaseDistribution:
+def distribution(name: str, context: SpaceContext) -> Distribution:
     """The distribution of Optuna parameter ``name`` (``units_3`` reads ``units``).
 
     Raises
@@ -131,11 +133,17 @@ def _most_blocks(base: IntDistribution, context: SpaceContext) -> IntDistributio
     return IntDistribution(base.low, max(base.low, min(base.high, fits)))
 
 
-def _cells_that_fit(base: CategoricalDistribution, context: SpaceContext):
+def _cells_that_fit(
+    base: CategoricalDistribution, context: SpaceContext
+) -> CategoricalDistribution:
     # Cells need not tile the image exactly (7-pixel cells leave a 1-pixel border on
     # 8x8 digits), only one block must fit.
     side = min(context.image_shape[:2])
-    cells = tuple(size for size in base.choices if size * context.cells_per_block <= side)
+    cells = tuple(
+        size
+        for size in base.choices
+        if isinstance(size, int) and size * context.cells_per_block <= side
+    )
     if not cells:
         raise UsageError(
             f"no HOG cell size in {base.choices} fits {context.image_shape} images with "
@@ -144,7 +152,7 @@ def _cells_that_fit(base: CategoricalDistribution, context: SpaceContext):
     return CategoricalDistribution(cells)
 
 
-_NARROWING: dict[str, Callable[[Any, SpaceContext], BaseDistribution]] = {
+_NARROWING: dict[str, Callable[[Any, SpaceContext], Distribution]] = {
     "n_blocks": _most_blocks,
     "pixels_per_cell": _cells_that_fit,
 }
@@ -412,7 +420,8 @@ def baseline_optimizer(pipeline: Pipeline, context: SpaceContext) -> dict[str, A
     return {
         "optimizer": optimizer,
         "learning_rate": settings.get(
-            "optimizer__learning_rate", KERAS_LEARNING_RATES.get(optimizer)
+            "optimizer__learning_rate",
+            None if optimizer is None else KERAS_LEARNING_RATES.get(optimizer),
         ),
         "rho": settings.get("optimizer__rho", 0.9) if optimizer == "rmsprop" else None,
         "lr_schedule": getattr(clf, "lr_schedule", None),

@@ -86,11 +86,15 @@ def replaced_trials(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
     }
     # Optuna's heartbeat fails a trial before its callback can mark it; the retry it
     # queues names the trial it replaces.
-    retried = {trial.system_attrs.get("failed_trial") for trial in trials}
-    return marked | (retried - {None})
+    retried = {
+        number for trial in trials if (number := trial.system_attrs.get("failed_trial")) is not None
+    }
+    return marked | retried
 
 
-def is_replaced(trial: optuna.trial.FrozenTrial, trials=None) -> bool:
+def is_replaced(
+    trial: optuna.trial.FrozenTrial, trials: list[optuna.trial.FrozenTrial] | None = None
+) -> bool:
     """Whether ``trial`` is among :func:`replaced_trials` of ``trials`` (default: its
     own marks only)."""
     return trial.number in replaced_trials(trials if trials is not None else [trial])
@@ -125,7 +129,7 @@ class StaleTrialCallback:
     host): its MLflow run is closed as FAILED, and Optuna queues its parameters again
     once (``RetryHeartbeatStaleTrialCallback``); the failed trial then does not count."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         with warnings.catch_warnings():  # "experimental" since Optuna 2.8
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import optuna
+import optuna.storages.journal
 import tenacity
 
 from bench.runtime.environment import seconds_setting

@@ -75,7 +75,7 @@ class BestSoFar:
     """Optuna callback: the best value so far after each finished trial, against the
     seconds since the search began (for single-objective studies)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.started = time.monotonic()
         self.points: list[tuple[float, float]] = []
 

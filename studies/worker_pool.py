@@ -101,7 +101,7 @@ class WorkerPool:
         self.stop()
         self._folder.cleanup()
 
-    def _start(self, arguments: Sequence[str], index: int):
+    def _start(self, arguments: Sequence[str], index: int) -> tuple[subprocess.Popen[bytes], Path]:
         log = Path(self._folder.name) / f"worker-{index}.log"
         command = [sys.executable, "-m", "bench", "study", *arguments]
         command += ["--worker-index", str(index), "--worker-of", f"{os.getpid()}:{self.token}"]

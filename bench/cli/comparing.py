@@ -16,7 +16,7 @@ from bench.errors import BenchError, UsageError
 
 def command_compare(args: argparse.Namespace) -> int:
     from bench.cli.orphans import close_orphans
-    from bench.tracking.history import experiment_runs, open_store, runs_and_children
+    from bench.tracking.history import RunRecord, experiment_runs, open_store, runs_and_children
     from bench.use_cases.compare import (
         SCORE,
         chosen_pair,
@@ -29,7 +29,7 @@ def command_compare(args: argparse.Namespace) -> int:
     _quiet(args.verbose)
     client = open_store()
     close_orphans(client)  # else a run whose process was killed is "still running"
-    records = {}
+    records: dict[str, RunRecord] = {}
     empty = []
     if args.experiments or not args.runs:
         for name, runs in experiment_runs(client, args.experiments or None).items():

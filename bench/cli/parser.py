@@ -38,9 +38,9 @@ def seed_int(text: str) -> int:
     return value
 
 
-def _shared_options() -> argparse.ArgumentParser:
+def _shared_options() -> _Parser:
     """The options every sub-command takes, given to each through argparse's ``parents``."""
-    shared = argparse.ArgumentParser(add_help=False)
+    shared = _Parser(add_help=False)
     shared.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
     return shared
 

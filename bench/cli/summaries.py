@@ -158,10 +158,12 @@ def where_to_look(uri: str, experiment_id: str, run_id: str) -> list[tuple[str, 
         ui_showing,
     )
 
+    showing = None if is_server(uri) else ui_showing(uri, run_id)
     if is_server(uri):
         base = ui_address(uri)
         opened = f"open {base}"
-    elif base := ui_showing(uri, run_id):
+    elif showing is not None:
+        base = showing
         opened = f"running at {base}"
     else:
         port = ui_port_to_start()
@@ -329,7 +331,7 @@ def markdown_table(
     body = [[f"`{v}`" if i in code_columns else v for i, v in enumerate(row)] for row in body]
     return tabulate(
         body,
-        headers=header,
+        headers=[str(name) for name in header],
         tablefmt="pipe",  # marks each column's alignment in its rule
         disable_numparse=True,
         colalign=_alignment(rows, right_aligned),

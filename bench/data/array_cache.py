@@ -111,7 +111,7 @@ def read_cached_arrays(slot: CacheSlot, names: Sequence[str]) -> CachedArrays | 
         return None
     if sorted(meta["arrays"]) != sorted(names):
         return None
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for name in names:
         array = _map_array(slot.directory / f"{name}.npy")
         if array is None or not _matches(array, meta["arrays"][name]):
@@ -267,6 +267,7 @@ def _map_array(path: Path) -> np.memmap | None:
 def _matches(array: np.memmap, spec: dict) -> bool:
     # Files are written in C order with nothing after the data; a file that is not
     # exactly that was changed after writing, and may have been changed elsewhere too.
+    assert array.filename is not None  # mapped from a file
     size = os.path.getsize(array.filename)
     return (
         array.dtype.str == spec["dtype"]

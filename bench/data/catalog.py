@@ -69,15 +69,23 @@ class Layout:
 
 
 class DatasetEntry(Protocol):
-    """What the loaders need of an entry, whatever its file format."""
+    """What the loaders need of an entry, whatever its file format (read-only, as the
+    entries are frozen dataclasses)."""
 
-    name: str
-    title: str
-    class_names: tuple[str, ...]
-    mirrors: tuple[str, ...]
-    image_shape: tuple[int, ...]
-    pixel_max: float
-    apt_package: str | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def class_names(self) -> tuple[str, ...]: ...
+    @property
+    def mirrors(self) -> tuple[str, ...]: ...
+    @property
+    def image_shape(self) -> tuple[int, ...]: ...
+    @property
+    def pixel_max(self) -> float: ...
+    @property
+    def apt_package(self) -> str | None: ...
 
     @property
     def layouts(self) -> tuple[Layout, ...]:

@@ -107,7 +107,9 @@ def read_archive_members(path: Path, entry: CifarEntry, verify: bool) -> dict[st
                     raise CorruptDataError(f"{path}: {member.name} appears twice; {remedy}")
                 if not member.isreg():
                     raise CorruptDataError(f"{path}: {member.name} is not a regular file; {remedy}")
-                contents[name] = tar.extractfile(member).read()
+                extracted = tar.extractfile(member)
+                assert extracted is not None  # a regular file, checked above
+                contents[name] = extracted.read()
     except tarfile.TarError as err:
         raise CorruptDataError(f"{path}: not a readable tar archive ({err}); {remedy}") from err
     missing = [f"{entry.folder}/{name}" for name in entry.folder_files if name not in contents]

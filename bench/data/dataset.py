@@ -87,5 +87,5 @@ def dataset_digest(
     for array in (X_train, y_train, X_test, y_test):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape};".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.data.cast("B"))
     return digest.hexdigest()

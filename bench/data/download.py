@@ -181,7 +181,8 @@ class _ProgressBar:
     """
 
     def __init__(self, progress: Progress):
-        self.progress, self.done, self._total = progress, 0, None
+        self.progress, self.done = progress, 0
+        self._total: int | None = None
 
     @property
     def total(self) -> int | None:
@@ -208,8 +209,8 @@ def _describe(err: BaseException) -> str:
     """The cause of a failed request in a few words, not requests' nested reprs."""
     if isinstance(err, requests.HTTPError) and err.response is not None:
         return f"HTTP {err.response.status_code} {err.response.reason}"
-    while (err.__cause__ or err.__context__) is not None:
-        err = err.__cause__ or err.__context__
+    while (cause := err.__cause__ or err.__context__) is not None:
+        err = cause
         # urllib3's IncompleteRead: the server hung up before its Content-Length.
         partial, expected = getattr(err, "partial", None), getattr(err, "expected", None)
         if isinstance(partial, int) and isinstance(expected, int):

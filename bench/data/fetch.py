@@ -11,6 +11,7 @@ turns the found files into the four arrays, validating them (see
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,8 @@ ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-Reader = Callable[[DatasetEntry, Layout, Sequence[Path], bool], Arrays]
+# Its entry is of the catalog type it reads (see bench.data.loaders.READERS).
+Reader = Callable[[Any, Layout, Sequence[Path], bool], Arrays]
 """``read(entry, layout, paths, verify)``: the arrays X_train, y_train, X_test, y_test
 (images ``uint8`` of ``entry.image_shape``, labels ``int64``) from the files of
 ``layout`` found at ``paths``; raises CorruptDataError for a file that is damaged,
@@ -104,6 +106,7 @@ def fetch_dataset(
             _not_found_message(entry, places, "downloading was turned off", "allow downloading")
         )
     cache = places[-1].directory
+    assert cache is not None  # the download cache, always a folder
     present = set(find_files(cache, entry.layouts[0]))
     try:
         layout, paths = download_dataset(entry, cache, progress=progress, timeout=timeout)
@@ -151,7 +154,8 @@ def download_dataset(
                 progress=progress,
                 timeout=timeout,
             )
-    return layout, find_files(cache, layout)
+    # Every file is there now: a failed download raised.
+    return layout, [path for path in find_files(cache, layout) if path is not None]
 
 
 def read_dataset(
@@ -180,7 +184,8 @@ def read_dataset(
     slot = cache_slot(entry.name, paths, _cache_identity(entry, layout, verify))
     cached = read_cached_arrays(slot, ARRAY_NAMES)
     if cached is not None:
-        arrays = tuple(cached.arrays[name] for name in ARRAY_NAMES)
+        X_train, y_train, X_test, y_test = (cached.arrays[name] for name in ARRAY_NAMES)
+        arrays = (X_train, y_train, X_test, y_test)
         if _cached_arrays_fit(entry, *arrays):
             return _dataset(entry, paths, arrays, cached.digest)
     dataset = _dataset(entry, paths, read(entry, layout, paths, verify))

@@ -100,8 +100,9 @@ def find_files(directory: Path, layout: Layout) -> list[Path | None]:
 def find_dataset(entry: DatasetEntry, directory: Path) -> tuple[Layout, list[Path]] | None:
     """The first of the entry's layouts complete in ``directory``, with its paths."""
     for layout in entry.layouts:
-        paths = find_files(directory, layout)
-        if None not in paths:
+        found = find_files(directory, layout)
+        paths = [path for path in found if path is not None]
+        if len(paths) == len(found):
             return layout, paths
     return None
 

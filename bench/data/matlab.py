@@ -87,7 +87,8 @@ def read_mat_variables(
     names_kept = list(kept)
     del kept
     try:
-        variables = scipy.io.loadmat(io.BytesIO(content))
+        # scipy-stubs leave out the file-like objects loadmat documents and takes.
+        variables = scipy.io.loadmat(io.BytesIO(content))  # type: ignore[arg-type]
     except MAT_ERRORS as err:
         raise CorruptDataError(f"{file_name}: unreadable MATLAB data ({err}); {REMEDY}") from err
     return {name: variables[name] for name in names_kept}

@@ -40,7 +40,7 @@ def measure(quick: bool = False) -> list[Figure]:
             "bare": [sys.executable, "-m", "bench.perf.bare_cnn", str(arrays), str(epochs)],
             "bench": [sys.executable, "-m", "bench", "run", "mnist-cnn", "--epochs", str(epochs)],
         }
-        seconds = {"bare": [], "bench": []}
+        seconds: dict[str, list[float]] = {"bare": [], "bench": []}
         for kind in order:
             seconds[kind].append(_timed(commands[kind], cwd=folder))
     bare, bench = min(seconds["bare"]), min(seconds["bench"])

@@ -28,7 +28,7 @@ def measure(quick: bool = False) -> list[Figure]:
     """Speed-up of trial throughput with 2 workers over 1."""
     trials = 4 if quick else 12
     order = (1, 2) if quick else (1, 2, 2, 1)
-    rates = {1: [], 2: []}
+    rates: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="bench-perf-jobs-") as folder:
         for run, jobs in enumerate(order):
             side = Path(folder) / str(run)

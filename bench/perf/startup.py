@@ -60,7 +60,9 @@ def measure(quick: bool = False) -> list[Figure]:
 def _fixed_cost(side: str, folder: str) -> float:
     if side == "bare":
         wall, output = _timed([sys.executable, "-m", "bench.perf.bare_mlp", "1"], folder)
-        return wall - float(_FIT.search(output).group(1))
+        found = _FIT.search(output)
+        assert found is not None, f"no fit time in the bare script's output: {output!r}"
+        return wall - float(found.group(1))
     wall, _ = _timed(_bench_run_command(), folder)
     return wall - _latest_fit_seconds(Path(folder))
 
@@ -82,6 +84,7 @@ def _latest_fit_seconds(folder: Path) -> float:
 
     client = open_client(f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("digits-mlp")
+    assert experiment is not None  # the bench run above made it
     (latest,) = client.search_runs(
         [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1
     )

@@ -105,7 +105,9 @@ class Server:
     @property
     def port(self) -> int:
         """The port in :attr:`address`."""
-        return int(urllib.parse.urlsplit(self.address).port)
+        port = urllib.parse.urlsplit(self.address).port
+        assert port is not None  # an address is made with its port
+        return port
 
     def stop(self) -> None:
         """Stop the server and every process in its group (the MLflow UI, for one,

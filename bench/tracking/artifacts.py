@@ -62,8 +62,8 @@ def log_repeats(run: TrackedRun, outcomes: Mapping[int, RunOutcome]) -> dict[str
     per_seed = {seed: final_metrics(outcome) for seed, outcome in outcomes.items()}
     spreads = {}
     for name in SPREAD_METRICS:
-        values = [metrics.get(name) for metrics in per_seed.values()]
-        if all(value is not None for value in values):  # an SVC has no loss
+        values = [v for metrics in per_seed.values() if (v := metrics.get(name)) is not None]
+        if len(values) == len(per_seed):  # an SVC has no loss
             spreads[name] = mean_interval(values)
     run.log_metrics(
         {
@@ -146,7 +146,9 @@ def final_metrics(outcome: RunOutcome) -> dict[str, float]:
     if test.loss is not None:  # an SVC gives no probabilities, so no loss
         metrics["test_loss"] = test.loss
     if not outcome.by_epoch:  # a network's was logged epoch by epoch
-        metrics["val_accuracy"] = outcome.val_accuracy
+        val_accuracy = outcome.val_accuracy
+        assert val_accuracy is not None  # a baseline's history is its validation score
+        metrics["val_accuracy"] = val_accuracy
     for name, value in test.per_class_f1.items():
         metrics[f"test_f1_{metric_safe(name)}"] = value
     return metrics
@@ -379,7 +381,13 @@ def log_pipeline(run: TrackedRun, pipeline, X_example, facts: ModelFacts | None 
 def model_requirements() -> list[str]:
     """Pinned requirements for loading a logged pipeline elsewhere."""
     versions = package_versions()
-    needed = ("keras", keras.backend.backend(), "scikit-learn", "scikeras", "scikit-image")
+    needed: tuple[str, ...] = (
+        "keras",
+        keras.backend.backend(),
+        "scikit-learn",
+        "scikeras",
+        "scikit-image",
+    )
     needed += ("numpy", "mlflow", "cloudpickle")
     return [f"{name}=={versions[name]}" for name in needed if name in versions]
 

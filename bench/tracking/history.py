@@ -103,6 +103,7 @@ def experiment_runs(
     found = {}
     for name in names:
         experiment = client.get_experiment_by_name(name)
+        assert experiment is not None  # a known name, checked above
         found[name] = _search(client, [experiment.experiment_id], {experiment.experiment_id: name})
     return found
 

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import mlflow
 import tenacity
@@ -100,14 +100,14 @@ def open_client(uri: str | None = None) -> MlflowClient:
     # mlflow.sklearn.log_model resolves run ids through the process-wide URI.
     mlflow.set_tracking_uri(uri)
     if not uri.startswith(_SQLITE):
-        return _LockRetryingClient(MlflowClient(tracking_uri=uri))
+        return _retrying(MlflowClient(tracking_uri=uri))
     database = Path(uri.removeprefix(_SQLITE))
     database.parent.mkdir(parents=True, exist_ok=True)
     # MLflow creates and migrates the schema when the client is made: two commands
     # started together on a fresh ./mlruns (--jobs, several terminals) would run the
     # migrations at once and break them, so one process at a time does it.
     with FileLock(database.parent / ".mlflow.db.lock"):
-        return _LockRetryingClient(MlflowClient(tracking_uri=uri))
+        return _retrying(MlflowClient(tracking_uri=uri))
 
 
 def check_server(uri: str, timeout: float = 5.0) -> None:
@@ -127,6 +127,11 @@ def check_server(uri: str, timeout: float = 5.0) -> None:
             f"MLflow tracking server {uri} is not reachable ({reason}); start it, or unset "
             "MLFLOW_TRACKING_URI to use the local store ./mlruns"
         ) from error
+
+
+def _retrying(client: MlflowClient) -> MlflowClient:
+    # The proxy answers every call MlflowClient does, so it is typed as one.
+    return cast(MlflowClient, _LockRetryingClient(client))
 
 
 class _LockRetryingClient:
@@ -168,4 +173,6 @@ def experiment_id(client: MlflowClient, name: str) -> str:
         # experiment missing; the first creates it, the others use that one.
         if error.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-        return client.get_experiment_by_name(name).experiment_id
+        existing = client.get_experiment_by_name(name)
+        assert existing is not None  # creating it failed because it exists
+        return existing.experiment_id

@@ -14,6 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from mlflow.entities import Run
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from bench.runtime.servers import Server, answers_ok, free_port, serving_port, start_server
@@ -30,7 +31,7 @@ def store_file(uri: str) -> Path:
     return Path(absolute_uri(uri).removeprefix(_SQLITE))
 
 
-def experiments_and_latest_runs(uri: str) -> list[tuple[str, str, object]]:
+def experiments_and_latest_runs(uri: str) -> list[tuple[str, str, Run]]:
     """``(name, id, latest run)`` of every experiment in the store that has runs, the
     one whose latest run started last first. The latest run is the most recently
     started top-level run (a ``bench run``, a study's or repeats' parent), not a trial

@@ -297,8 +297,10 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` as people read it: ``0.9666 ± 0.0031 (n=5)``, ``9,610``, ``7.9 s``."""
     shown = table.drop(columns=[*NUMBER_COLUMNS, "runs"]).astype(str)
     shown["test accuracy"] = [
-        _mean_std(row.test_accuracy_mean, row.test_accuracy_std, row.n)
-        for row in table.itertuples()
+        _mean_std(mean, std, n)
+        for mean, std, n in zip(
+            table["test_accuracy_mean"], table["test_accuracy_std"], table["n"], strict=True
+        )
     ]
     shown["95% CI"] = [
         "" if math.isnan(low) else f"{low:.4f} to {high:.4f}"
@@ -362,7 +364,7 @@ def paired_test(comparison: Comparison, first: int, second: int) -> PairedTest:
     x, y = np.array([a[s] for s in seeds]), np.array([b[s] for s in seeds])
     difference = float(np.mean(x - y)) if seeds else math.nan
     if len(seeds) < 2:
-        return PairedTest(first, second, seeds, difference, *[math.nan] * 4)
+        return PairedTest(first, second, seeds, difference, math.nan, math.nan, math.nan, math.nan)
     with warnings.catch_warnings():
         # Differences that do not vary make scipy warn; the text says it in words.
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -188,8 +188,11 @@ def run_repeats(
     experiment = experiment or benchmark.name
     close_orphaned_runs(client, experiment)
     seeds = range(seed, seed + repeats)
-    tags = run_tags(benchmark, seed, command)
-    tags |= {vocabulary.REPEATS: repeats, vocabulary.SEED: _seed_range(seeds)}
+    tags = {
+        **run_tags(benchmark, seed, command),
+        vocabulary.REPEATS: repeats,
+        vocabulary.SEED: _seed_range(seeds),
+    }
     title = run_name(benchmark, seeds=seeds, epochs=options.get("epochs"), overrides=overrides)
     with tracked_run(experiment, title, tags, client=client) as parent:
         runs = []
