@@ -38,7 +38,7 @@ from studies.options import DEFAULT_MAX_EPOCHS, DEFAULT_PRUNER, DIRECTIONS
 from studies.plots import best_so_far_figure, grid_figure, study_figures, study_notes
 from studies.refit import Refit, refit_best
 from studies.spaces import baseline_params, known_good
-from studies.stale import fail_stale_trials, fail_trials_of
+from studies.stale import enqueue, fail_stale_trials, fail_trials_of
 from studies.storage import default_storage, open_storage
 from studies.trials import (
     BestSoFar,
@@ -429,11 +429,9 @@ def _enqueue_starting_points(opened: _OpenStudy) -> None:
     factory, shape = opened.benchmark.pipeline, opened.dataset.image_shape
     params = baseline_params(pipeline, factory=factory, image_shape=shape)
     # skip_if_exists: processes starting a new study together enqueue each once.
-    opened.study.enqueue_trial(params, user_attrs={"baseline": True}, skip_if_exists=True)
+    enqueue(opened.study, params, {"baseline": True}, skip_if_exists=True)
     for configuration in known_good(pipeline, factory=factory, image_shape=shape):
-        opened.study.enqueue_trial(
-            configuration, user_attrs={"known_good": True}, skip_if_exists=True
-        )
+        enqueue(opened.study, configuration, {"known_good": True}, skip_if_exists=True)
 
 
 def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:

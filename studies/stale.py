@@ -14,6 +14,7 @@ invocation on the same host fails the trials whose process is gone.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import optuna
 
@@ -24,6 +25,10 @@ STALE_ATTR = "stale"
 INTERRUPTED_ATTR = "interrupted"
 SURPLUS_ATTR = "surplus"
 RETRY_OF_ATTR = "retry_of"
+ENQUEUED_ATTR = "enqueued_params"
+_MARKS = (STALE_ATTR, INTERRUPTED_ATTR, SURPLUS_ATTR)
+# Its retried_trial_number is what reads the heartbeat's mark of a retry.
+_HEARTBEAT_RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback
 
 
 def mark_worker(trial: optuna.Trial) -> None:
@@ -74,30 +79,36 @@ def requeue_interrupted(trial: optuna.Trial, reason: str) -> None:
     _retry_once(trial.study, frozen)
 
 
-def replaced_trials(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+def replaced_trials(
+    trials: list[optuna.trial.FrozenTrial], study_attrs: Mapping[str, object] | None = None
+) -> set[int]:
     """Numbers of the trials that are no results of the search, so do not count: a
     stale or interrupted trial (replaced by its retry, or by a fresh trial), one failed
     by Optuna's heartbeat and retried, and a surplus one (started by a process that
-    raced another past the total, stopped before any work)."""
+    raced another past the total, stopped before any work). ``study_attrs``: the
+    study's user attributes, where a process marks the trials of another it failed."""
+    study_attrs = study_attrs or {}
     marked = {
         trial.number
         for trial in trials
-        if any(attr in trial.user_attrs for attr in (STALE_ATTR, INTERRUPTED_ATTR, SURPLUS_ATTR))
+        if any(attr in trial.user_attrs for attr in _MARKS)
+        or any(_study_mark(attr, trial.number) in study_attrs for attr in _MARKS)
     }
     # Optuna's heartbeat fails a trial before its callback can mark it; the retry it
     # queues names the trial it replaces.
-    retried = {
-        number for trial in trials if (number := trial.system_attrs.get("failed_trial")) is not None
-    }
+    with warnings.catch_warnings():  # "experimental" since Optuna 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retried = {
+            number
+            for trial in trials
+            if (number := _HEARTBEAT_RETRY.retried_trial_number(trial)) is not None
+        }
     return marked | retried
 
 
-def is_replaced(
-    trial: optuna.trial.FrozenTrial, trials: list[optuna.trial.FrozenTrial] | None = None
-) -> bool:
-    """Whether ``trial`` is among :func:`replaced_trials` of ``trials`` (default: its
-    own marks only)."""
-    return trial.number in replaced_trials(trials if trials is not None else [trial])
+def is_replaced(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether ``trial`` of ``study`` is among its :func:`replaced_trials`."""
+    return trial.number in replaced_trials([trial], study.user_attrs)
 
 
 def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -106,22 +117,57 @@ def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     attrs = {RETRY_OF_ATTR: trial.number}
     if trial.user_attrs.get("baseline"):
         attrs["baseline"] = True
-    # Parameters fixed by enqueue_trial (the baseline) count even where the trial
+    # The parameters it was queued with (the baseline's) count even where the trial
     # stopped before suggesting them all.
-    params = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
-    study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
+    params = {**trial.user_attrs.get(ENQUEUED_ATTR, {}), **trial.params}
+    enqueue(study, params, attrs, skip_if_exists=False)
+
+
+def enqueue(
+    study: optuna.Study,
+    params: Mapping[str, object],
+    user_attrs: Mapping[str, object],
+    *,
+    skip_if_exists: bool,
+) -> None:
+    """``study.enqueue_trial``, the parameters also kept in the trial's user attributes,
+    so that a retry of a trial cut off before it suggested them all still has them."""
+    attrs = {**user_attrs, ENQUEUED_ATTR: dict(params)}
+    study.enqueue_trial(dict(params), user_attrs=attrs, skip_if_exists=skip_if_exists)
 
 
 def _fail(study: optuna.Study, trial: optuna.trial.FrozenTrial, attr: str, value: str) -> bool:
-    # Through the storage, not Study.tell: no public call marks a trial this process did
-    # not create, and tell runs the sampler's after_trial, where a GridSampler stops the
-    # study, which raises outside study.optimize (the README's private-API table).
-    storage = study._storage
+    """Fail ``trial``, which another process ran, and record why; False if it ended
+    meanwhile (another process failed it first, and handles its retry)."""
     try:
-        storage.set_trial_user_attr(trial._trial_id, attr, value)
-        return storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-    except optuna.exceptions.UpdateFinishedTrialError:
-        return False
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+    except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
+        return False  # no longer RUNNING when told
+    except RuntimeError:
+        # tell runs the sampler's after_trial first: a GridSampler whose grid is now
+        # done stops the study, which raises outside study.optimize. Optuna stores the
+        # trial's state all the same (only an UpdateFinishedTrialError says it did not).
+        pass
+    # Only a trial's own process can set its user attributes through Optuna's public
+    # API: the mark goes on the study, keyed by the trial's number (see marks_of).
+    study.set_user_attr(_study_mark(attr, trial.number), value)
+    return True
+
+
+def marks_of(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, str]:
+    """Why ``trial`` is no result of the search, if it is not: ``{"stale": "worker ...
+    vanished"}``, ``{"interrupted": "SIGTERM"}``, ``{"surplus": True}``; marked by its own
+    process on the trial, or by the process that failed it on the study."""
+    attrs = study.user_attrs
+    marks = {attr: trial.user_attrs[attr] for attr in _MARKS if attr in trial.user_attrs}
+    for attr in _MARKS:
+        if _study_mark(attr, trial.number) in attrs:
+            marks.setdefault(attr, attrs[_study_mark(attr, trial.number)])
+    return marks
+
+
+def _study_mark(attr: str, number: int) -> str:
+    return f"{attr} trial {number}"
 
 
 class StaleTrialCallback:

@@ -21,7 +21,7 @@ def count_finished(study: optuna.Study) -> int:
     A trial failed because its worker vanished does not count: its retry does.
     """
     trials = study.get_trials(deepcopy=False)
-    replaced = replaced_trials(trials)
+    replaced = replaced_trials(trials, study.user_attrs)
     return sum(trial.state.is_finished() and trial.number not in replaced for trial in trials)
 
 

@@ -116,6 +116,24 @@ def stored_trials():
 
 
 @pytest.fixture(scope="session")
+def trial_marks():
+    """Why each trial of the study in ``cwd/mlruns`` is no result of the search
+    (``studies.stale.marks_of``: stale, interrupted, surplus), by trial number."""
+
+    def read(cwd: Path, study_name: str = "digits-mlp") -> dict[int, dict]:
+        import optuna
+
+        from studies.stale import marks_of
+        from studies.storage import open_storage
+
+        journal = cwd / "mlruns" / "optuna.journal"
+        study = optuna.load_study(study_name=study_name, storage=open_storage(str(journal)))
+        return {trial.number: marks_of(study, trial) for trial in study.get_trials()}
+
+    return read
+
+
+@pytest.fixture(scope="session")
 def study_runs():
     """``study_runs(cwd, experiment="digits-mlp study")``: (client, runs) of an
     experiment in ``cwd/mlruns/mlflow.db``."""

@@ -22,7 +22,7 @@ def _default_sigint():
 
 @pytest.mark.slow
 def test_sigint_mid_study_then_rerun_completes_the_requested_trials(
-    tmp_path, stored_trials, child_environment
+    tmp_path, stored_trials, trial_marks, child_environment
 ):
     env = child_environment()
     process = subprocess.Popen(
@@ -57,10 +57,11 @@ def test_sigint_mid_study_then_rerun_completes_the_requested_trials(
     # The trial cut off by Ctrl-C is no result: it is marked, not counted, and its
     # configuration runs again. (A Ctrl-C landing while Optuna records the trial's end
     # can leave it RUNNING instead; the re-run then fails it as stale, the same way.)
-    cut_off = [t for t in trials if INTERRUPTED_ATTR in t.user_attrs or STALE_ATTR in t.user_attrs]
+    marks = trial_marks(tmp_path)
+    cut_off = [t for t in trials if {INTERRUPTED_ATTR, STALE_ATTR} & set(marks[t.number])]
     assert len(cut_off) == 1
     assert cut_off[0].state.name == "FAIL"
-    assert cut_off[0].user_attrs.get(INTERRUPTED_ATTR, "Ctrl-C") == "Ctrl-C"
+    assert marks[cut_off[0].number].get(INTERRUPTED_ATTR, "Ctrl-C") == "Ctrl-C"
     (retry,) = [t for t in trials if t.user_attrs.get(RETRY_OF_ATTR) == cut_off[0].number]
     assert cut_off[0].params.items() <= retry.params.items()
     assert len([t for t in trials if t not in cut_off]) == 4

@@ -1,43 +1,40 @@
-"""Stale trials, and the private Optuna APIs ``studies.stale`` relies on: each checked
-so that an Optuna release that changes one fails here, loudly."""
+"""Stale and interrupted trials: failed, marked and retried once, through Optuna's
+public API only (tell, set_user_attr on the study, enqueue_trial)."""
 
 import optuna
-import pytest
 
 from studies.stale import (
+    ENQUEUED_ATTR,
     INTERRUPTED_ATTR,
     RETRY_OF_ATTR,
     STALE_ATTR,
     WORKER_ATTR,
+    enqueue,
     fail_stale_trials,
     fail_trials_of,
     is_replaced,
+    marks_of,
     requeue_interrupted,
 )
 
 
-def test_enqueued_parameters_are_kept_as_fixed_params():
-    # enqueue_trial stores its parameters in the trial's system_attrs["fixed_params"];
-    # a stale trial's retry replays them even where the trial died before using them.
+def test_enqueued_parameters_are_kept_with_the_trial():
     study = optuna.create_study()
-    study.enqueue_trial({"x": 1.5})
-    study.ask()
-    (trial,) = study.get_trials(deepcopy=False)
-    assert trial.system_attrs["fixed_params"] == {"x": 1.5}
+    enqueue(study, {"x": 1.5}, {"baseline": True}, skip_if_exists=False)
+    trial = study.ask()
+    assert trial.user_attrs[ENQUEUED_ATTR] == {"x": 1.5}
+    assert trial.user_attrs["baseline"] is True
 
 
-def test_storage_state_change_is_reachable_and_refuses_finished_trials():
-    # study._storage and FrozenTrial._trial_id: how a stale trial is failed without
-    # touching trials that another process finished first.
+def test_a_trial_another_process_finished_first_is_left_as_it_is():
     study = optuna.create_study()
     trial = study.ask()
-    frozen = study.get_trials(deepcopy=False)[0]
-    storage = study._storage
-    assert isinstance(storage, optuna.storages.BaseStorage)
-    assert frozen._trial_id == trial._trial_id
-    assert storage.set_trial_state_values(frozen._trial_id, optuna.trial.TrialState.FAIL)
-    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
-        storage.set_trial_state_values(frozen._trial_id, optuna.trial.TrialState.FAIL)
+    trial.set_user_attr(WORKER_ATTR, "host:101:5.00")
+    study.tell(trial, 1.0)  # its own process finished it after all
+    assert fail_trials_of(study, "host:101:5.00", "SIGTERM") == []
+    (frozen,) = study.get_trials(deepcopy=False)
+    assert frozen.state == optuna.trial.TrialState.COMPLETE
+    assert marks_of(study, frozen) == {} and not is_replaced(study, frozen)
 
 
 def test_failing_the_last_grid_point_of_a_killed_worker_leaves_the_grid_sampler_out():
@@ -57,16 +54,16 @@ def test_failing_the_last_grid_point_of_a_killed_worker_leaves_the_grid_sampler_
 
 def test_a_trial_of_a_vanished_process_is_failed_and_queued_again_once():
     study = optuna.create_study()
-    study.enqueue_trial({"x": 2.0}, user_attrs={"baseline": True})
-    dead = study.ask()
-    dead.suggest_float("x", 0, 10)
+    enqueue(study, {"x": 2.0}, {"baseline": True}, skip_if_exists=False)
+    dead = study.ask()  # it dies before suggesting x: the retry has x all the same
     dead.set_user_attr(WORKER_ATTR, "localhost-that-is-not-here:1:0")
     assert fail_stale_trials(study) == []  # another host: this one cannot tell
-    study._storage.set_trial_user_attr(dead._trial_id, WORKER_ATTR, _gone_process())
+    dead.set_user_attr(WORKER_ATTR, _gone_process())
     assert fail_stale_trials(study) == [dead.number]
     trials = study.get_trials(deepcopy=False)
-    assert trials[0].state == optuna.trial.TrialState.FAIL and is_replaced(trials[0])
-    assert STALE_ATTR in trials[0].user_attrs
+    assert trials[0].state == optuna.trial.TrialState.FAIL and is_replaced(study, trials[0])
+    assert marks_of(study, trials[0])[STALE_ATTR].endswith("vanished")
+    assert fail_stale_trials(study) == []  # nothing twice
     retry = study.ask()
     assert retry.user_attrs[RETRY_OF_ATTR] == dead.number
     assert retry.user_attrs["baseline"] is True
@@ -87,8 +84,8 @@ def test_the_trials_of_a_killed_worker_are_failed_as_interrupted_and_retried_onc
     trials = study.get_trials(deepcopy=False)
     for number in (cut_off.number, got_as_far.number):
         assert trials[number].state == optuna.trial.TrialState.FAIL
-        assert trials[number].user_attrs[INTERRUPTED_ATTR] == "SIGTERM"
-        assert is_replaced(trials[number])
+        assert marks_of(study, trials[number])[INTERRUPTED_ATTR] == "SIGTERM"
+        assert is_replaced(study, trials[number])
     assert trials[elsewhere.number].state == optuna.trial.TrialState.RUNNING
     retries = [t.user_attrs[RETRY_OF_ATTR] for t in trials if RETRY_OF_ATTR in t.user_attrs]
     assert sorted(retries) == [cut_off.number, got_as_far.number]  # one each

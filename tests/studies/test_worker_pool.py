@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from studies.stale import INTERRUPTED_ATTR, RETRY_OF_ATTR, STALE_ATTR, WORKER_ATTR
+from studies.stale import ENQUEUED_ATTR, INTERRUPTED_ATTR, RETRY_OF_ATTR, STALE_ATTR, WORKER_ATTR
 
 STUDY = [sys.executable, "-m", "bench", "study", "digits-mlp", "--sampler", "random"]
 STUDY += ["--pruner", "none"]
@@ -26,6 +26,7 @@ class StudyFolder:
     cwd: Path
     read_trials: object
     read_runs: object
+    read_marks: object
     env: dict
 
     def start(self, *args):
@@ -48,6 +49,9 @@ class StudyFolder:
 
     def runs(self):
         return self.read_runs(self.cwd)
+
+    def marks(self):
+        return self.read_marks(self.cwd)
 
     def wait_for_running_trial(self, process, number, timeout=180):
         """Until trial ``number`` is RUNNING and has its MLflow run."""
@@ -84,8 +88,8 @@ class StudyFolder:
 
 
 @pytest.fixture
-def folder(tmp_path, stored_trials, study_runs, child_environment):
-    return StudyFolder(tmp_path, stored_trials, study_runs, child_environment())
+def folder(tmp_path, stored_trials, study_runs, trial_marks, child_environment):
+    return StudyFolder(tmp_path, stored_trials, study_runs, trial_marks, child_environment())
 
 
 @pytest.mark.slow
@@ -153,7 +157,8 @@ def assert_cut_off_by_sigterm(folder, running):
         assert client.get_run(trial.user_attrs["mlflow_run_id"]).info.status == "KILLED"
     # Cut off by SIGTERM, they are no results: failed, marked, and queued again once.
     assert {t.state.name for t in started} == {"FAIL"}
-    assert {t.user_attrs.get(INTERRUPTED_ATTR) for t in started} == {"SIGTERM"}
+    marks = folder.marks()
+    assert {marks[t.number].get(INTERRUPTED_ATTR) for t in started} == {"SIGTERM"}
     waiting = [t for t in trials if t.state.name == "WAITING"]
     retries = sorted(t.user_attrs[RETRY_OF_ATTR] for t in waiting if RETRY_OF_ATTR in t.user_attrs)
     assert retries == sorted(t.number for t in started)
@@ -174,7 +179,8 @@ def test_sigkilled_worker_trial_is_failed_retried_once_and_its_run_closed(folder
     assert done.returncode == 0, done.stderr
     folder.assert_nothing_running()
     trials = folder.trials()
-    stale = [t for t in trials if STALE_ATTR in t.user_attrs]
+    marks = folder.marks()
+    stale = [t for t in trials if STALE_ATTR in marks[t.number]]
     assert [t.number for t in stale] == [killed.number]
     assert stale[0].state.name == "FAIL"
     retries = [t for t in trials if t.user_attrs.get(RETRY_OF_ATTR) == killed.number]
@@ -182,8 +188,8 @@ def test_sigkilled_worker_trial_is_failed_retried_once_and_its_run_closed(folder
     # above may predate some of it), plus the baseline's enqueued parameters.
     assert len(retries) == 1
     assert killed.params.items() <= stale[0].params.items() <= retries[0].params.items()
-    assert retries[0].params.items() >= killed.system_attrs["fixed_params"].items()
-    counted = [t for t in trials if STALE_ATTR not in t.user_attrs]
+    assert retries[0].params.items() >= killed.user_attrs[ENQUEUED_ATTR].items()
+    counted = [t for t in trials if STALE_ATTR not in marks[t.number]]
     assert len(counted) == 3
     client, runs = folder.runs()
     orphan = client.get_run(killed.user_attrs["mlflow_run_id"])
