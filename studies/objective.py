@@ -33,7 +33,7 @@ from bench.training import RunOutcome, fit_pipeline, score_on_test
 from estimators.backends import forget_traced_gradients, traced_gradient_names
 from estimators.sizes import stored_numbers
 from studies.feature_cache import FeatureCache, with_cached_features
-from studies.spaces import baseline_params, space_context, suggest, suggest_params
+from studies.spaces import suggest_baseline, suggest_params
 from studies.stale import SURPLUS_ATTR, mark_worker, requeue_interrupted
 from studies.trials import count_claimed
 
@@ -224,6 +224,7 @@ class TrialObjective:
                 pipeline,
                 factory=self.benchmark.pipeline,
                 image_shape=self.data.image_shape,
+                space=self.benchmark.search_space,
             )
             if self.benchmark.trains_by_epoch:
                 # Epochs are the pruner's resource, not a searched setting: every trial
@@ -243,10 +244,13 @@ class TrialObjective:
         here so the sampler learns from them; values it cannot hold (the seed CNN's 9
         filters) stay the benchmark's, and nothing else is sampled.
         """
-        shape = self.data.image_shape
-        context = space_context(pipeline, image_shape=shape)
-        for name in baseline_params(pipeline, factory=self.benchmark.pipeline, image_shape=shape):
-            suggest(trial, name, context)
+        suggest_baseline(
+            trial,
+            pipeline,
+            factory=self.benchmark.pipeline,
+            image_shape=self.data.image_shape,
+            space=self.benchmark.search_space,
+        )
         if not self.benchmark.trains_by_epoch:
             return {}
         return {"clf__epochs": min(pipeline[-1].epochs, self.max_epochs)}

@@ -427,10 +427,11 @@ def _enqueue_starting_points(opened: _OpenStudy) -> None:
     well, so that even a short study tries them."""
     pipeline = opened.benchmark.build(pixel_max=opened.dataset.pixel_max, seed=None)
     factory, shape = opened.benchmark.pipeline, opened.dataset.image_shape
-    params = baseline_params(pipeline, factory=factory, image_shape=shape)
+    space = opened.benchmark.search_space  # the benchmark's own, if it declares one
+    params = baseline_params(pipeline, factory=factory, image_shape=shape, space=space)
     # skip_if_exists: processes starting a new study together enqueue each once.
     enqueue(opened.study, params, {"baseline": True}, skip_if_exists=True)
-    for configuration in known_good(pipeline, factory=factory, image_shape=shape):
+    for configuration in known_good(pipeline, factory=factory, image_shape=shape, space=space):
         enqueue(opened.study, configuration, {"known_good": True}, skip_if_exists=True)
 
 

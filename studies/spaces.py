@@ -19,23 +19,30 @@ Sampled values come back as full pipeline parameter names -> values, ready for
 ("n_layers", "units_1", "learning_rate") because they label study tables and plots.
 Conditional parameters are sampled only where they apply (momentum only for SGD), and
 only applicable keys are returned: Adam, for one, rejects a ``momentum`` argument.
+
+A benchmark may declare its own space instead (``Benchmark.search_space``: full
+pipeline parameter names -> distributions); a study then samples exactly that, under
+those names, and no family applies.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
 from optuna.distributions import (
+    BaseDistribution,
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
 )
 from sklearn.pipeline import Pipeline
 
+from bench.benchmarks import Benchmark
+from bench.benchmarks.overrides import ROUTED_PREFIXES, shown_params
 from bench.benchmarks.pipelines import (
     cnn_pipeline,
     deep_mlp_pipeline,
@@ -160,19 +167,35 @@ _NARROWING: dict[str, Callable[[Any, SpaceContext], Distribution]] = {
 
 def suggest(trial: optuna.Trial, name: str, context: SpaceContext) -> Any:
     """Sample Optuna parameter ``name`` from its :func:`distribution`."""
-    found = distribution(name, context)
+    return suggest_from(trial, name, distribution(name, context))
+
+
+def suggest_from(trial: optuna.Trial, name: str, found: BaseDistribution) -> Any:
+    """Sample Optuna parameter ``name`` from ``found``, through the trial's public
+    ``suggest_*`` method for its kind of distribution."""
     if isinstance(found, CategoricalDistribution):
         return trial.suggest_categorical(name, found.choices)
     if isinstance(found, IntDistribution):
         return trial.suggest_int(name, found.low, found.high, step=found.step, log=found.log)
-    return trial.suggest_float(name, found.low, found.high, step=found.step, log=found.log)
+    if isinstance(found, FloatDistribution):
+        return trial.suggest_float(name, found.low, found.high, step=found.step, log=found.log)
+    raise UsageError(
+        f"cannot search {name} from a {type(found).__name__}; use a FloatDistribution, "
+        "IntDistribution or CategoricalDistribution of optuna.distributions"
+    )
 
 
 def in_space(name: str, value: Any, context: SpaceContext) -> bool:
     """Whether ``value`` is one the space can sample for ``name``."""
-    found = distribution(name, context)
+    return holds(distribution(name, context), value)
+
+
+def holds(found: BaseDistribution, value: Any) -> bool:
+    """Whether ``found`` can sample ``value``."""
     if isinstance(found, CategoricalDistribution):
         return value in found.choices  # None may be a choice (no schedule)
+    if isinstance(value, bool) or not isinstance(found, IntDistribution | FloatDistribution):
+        return False
     # A number within the bounds; not a word such as an SVC's gamma "scale".
     return isinstance(value, int | float) and found.low <= value <= found.high
 
@@ -375,9 +398,60 @@ def family_of(factory: Callable[..., Pipeline]) -> Family:
         names = ", ".join(family.name for family in FAMILIES.values())
         raise UsageError(
             f"no search space for {getattr(factory, '__name__', factory)} pipelines; "
-            f"studies support the families {names}."
+            f"studies support the families {names}, or a benchmark's own search_space."
         )
     return family
+
+
+def check_searchable(benchmark: Benchmark) -> None:
+    """Fail at once, before any study, if ``benchmark`` has no space to search.
+
+    Raises
+    ------
+    UsageError
+        If it declares no ``search_space`` and its factory has no family, or its space
+        holds something that is not one of the three kinds of distribution.
+    """
+    if benchmark.search_space is None:
+        if benchmark.pipeline not in FAMILIES:
+            factory = getattr(benchmark.pipeline, "__name__", benchmark.pipeline)
+            raise UsageError(
+                f"{benchmark.name} has no search space: its factory {factory} has no family "
+                "in studies/spaces.py; declare one, Benchmark(search_space={'clf__C': "
+                "FloatDistribution(0.01, 100, log=True)}) say, or search a grid with --grid"
+            )
+        return
+    if not benchmark.search_space:
+        raise UsageError(f"the search_space of {benchmark.name} is empty; declare a parameter")
+    for name, found in benchmark.search_space.items():
+        if not isinstance(found, CategoricalDistribution | IntDistribution | FloatDistribution):
+            raise UsageError(
+                f"the search_space of {benchmark.name} gives {name} a {type(found).__name__}; "
+                "use a FloatDistribution, IntDistribution or CategoricalDistribution of "
+                "optuna.distributions"
+            )
+
+
+def check_declared_space(space: Mapping[str, BaseDistribution], pipeline: Pipeline) -> None:
+    """Every name of a declared ``space`` must be a parameter of ``pipeline``.
+
+    Raises
+    ------
+    UsageError
+        For a name that is not, with the valid ones.
+    """
+    params = pipeline.get_params(deep=True)
+    classifier = pipeline.steps[-1][0]
+    for name in space:
+        # Optimizer settings route the scikeras way (clf__optimizer__learning_rate).
+        routed = name.startswith(f"{classifier}__") and name.partition("__")[2].startswith(
+            ROUTED_PREFIXES
+        )
+        if name not in params and not routed:
+            valid = ", ".join(sorted(shown_params(pipeline)))
+            raise UsageError(
+                f"search_space names {name}, which is no parameter of the pipeline; valid: {valid}"
+            )
 
 
 def space_context(pipeline: Pipeline, *, image_shape: tuple[int, ...]) -> SpaceContext:
@@ -438,8 +512,9 @@ def suggest_params(
     *,
     factory: Callable[..., Pipeline],
     image_shape: tuple[int, ...],
+    space: Mapping[str, BaseDistribution] | None = None,
 ) -> dict[str, Any]:
-    """Sample every searched parameter of the family of ``factory``.
+    """Sample every searched parameter of ``space``, else of the family of ``factory``.
 
     Parameters
     ----------
@@ -451,6 +526,8 @@ def suggest_params(
         ``pipeline``: it picks the family (see :data:`FAMILIES`).
     image_shape : tuple of int
         ``(height, width)`` of the benchmark's images.
+    space : mapping or None
+        The benchmark's own ``search_space``: sampled alone, under its own names.
 
     Returns
     -------
@@ -458,6 +535,9 @@ def suggest_params(
         The topology's and the optimizer's parameters, for
         ``pipeline.set_params(**params)``.
     """
+    if space is not None:
+        check_declared_space(space, pipeline)
+        return {name: suggest_from(trial, name, found) for name, found in space.items()}
     context = space_context(pipeline, image_shape=image_shape)
     family = family_of(factory)
     params = family.suggest(trial, context)
@@ -465,7 +545,11 @@ def suggest_params(
 
 
 def baseline_params(
-    pipeline: Pipeline, *, factory: Callable[..., Pipeline], image_shape: tuple[int, ...]
+    pipeline: Pipeline,
+    *,
+    factory: Callable[..., Pipeline],
+    image_shape: tuple[int, ...],
+    space: Mapping[str, BaseDistribution] | None = None,
 ) -> dict[str, Any]:
     """The benchmark's own configuration as Optuna parameters, for a study's first trial.
 
@@ -474,19 +558,47 @@ def baseline_params(
     (9 filters, say, when it offers 8, 16, 32, 64) are left out; Optuna samples those.
     Epochs are not searched: the objective gives the baseline trial the benchmark's own
     (within the study's budget).
-    ``factory`` and ``image_shape`` are as for :func:`suggest_params`.
+    ``factory``, ``image_shape`` and ``space`` are as for :func:`suggest_params`.
 
     Returns
     -------
     dict
         Optuna parameter names -> values, for ``study.enqueue_trial``.
     """
+    if space is not None:
+        check_declared_space(space, pipeline)
+        params = pipeline.get_params(deep=True)
+        return {
+            name: params[name]
+            for name, found in space.items()
+            if name in params and holds(found, params[name])
+        }
     context = space_context(pipeline, image_shape=image_shape)
     family = family_of(factory)
     params = family.baseline(pipeline)
     if family.by_epoch:
         params |= baseline_optimizer(pipeline, context)
     return {name: value for name, value in params.items() if in_space(name, value, context)}
+
+
+def suggest_baseline(
+    trial: optuna.Trial,
+    pipeline: Pipeline,
+    *,
+    factory: Callable[..., Pipeline],
+    image_shape: tuple[int, ...],
+    space: Mapping[str, BaseDistribution] | None = None,
+) -> None:
+    """Suggest, in the baseline trial, the values :func:`baseline_params` enqueued, so
+    the sampler learns from them; arguments as for :func:`suggest_params`."""
+    baseline = baseline_params(pipeline, factory=factory, image_shape=image_shape, space=space)
+    if space is not None:
+        for name in baseline:
+            suggest_from(trial, name, space[name])
+        return
+    context = space_context(pipeline, image_shape=image_shape)
+    for name in baseline:
+        suggest(trial, name, context)
 
 
 # Configurations known to train well, enqueued after the baseline so that even a short
@@ -560,11 +672,17 @@ KNOWN_GOOD: dict[str, tuple[dict[str, Any], ...]] = {
 
 
 def known_good(
-    pipeline: Pipeline, *, factory: Callable[..., Pipeline], image_shape: tuple[int, ...]
+    pipeline: Pipeline,
+    *,
+    factory: Callable[..., Pipeline],
+    image_shape: tuple[int, ...],
+    space: Mapping[str, BaseDistribution] | None = None,
 ) -> list[dict[str, Any]]:
     """The :data:`KNOWN_GOOD` configurations of the family of ``factory`` that fit this
-    study's space (a HOG pipeline takes the MLP ones with its own HOG setting);
-    arguments as for :func:`suggest_params`."""
+    study's space (a HOG pipeline takes the MLP ones with its own HOG setting), none for
+    a declared ``space``; arguments as for :func:`suggest_params`."""
+    if space is not None:
+        return []
     context = space_context(pipeline, image_shape=image_shape)
     family = family_of(factory)
     configurations = KNOWN_GOOD.get(family.name.removeprefix("hog-"), ())

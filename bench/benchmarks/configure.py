@@ -94,8 +94,15 @@ def built_network(pipeline: Pipeline, benchmark: Benchmark):
     Raises
     ------
     UsageError
-        If a value the estimators reject was set (see :func:`check_buildable`).
+        If a value the estimators reject was set (see :func:`check_buildable`), or
+        the benchmark is a scikit-learn baseline, which has no network.
     """
+    if not benchmark.trains_by_epoch:
+        classifier = type(pipeline[-1]).__name__
+        raise UsageError(
+            f"{benchmark.name} is a scikit-learn baseline ({classifier}), not a network: "
+            "it has no layers to describe; its settings are in `bench list` and each run"
+        )
     try:
         return _built_on_blank_images(clone(pipeline), benchmark)
     except (ValueError, TypeError) as error:

@@ -6,13 +6,15 @@ package) imports them once, so that looking a name up finds every benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import UsageError
 
-if TYPE_CHECKING:  # a name lookup must not pay for importing scikit-learn
+if TYPE_CHECKING:  # a name lookup must not pay for importing scikit-learn or Optuna
+    from optuna.distributions import BaseDistribution
     from sklearn.pipeline import Pipeline
 
 
@@ -41,6 +43,10 @@ class Benchmark:
         Share of the training data held out for validation; the test set is only used
         for the final scores. A network carves it in ``fit``; for a baseline the
         harness carves the same rows (:func:`estimators.splits.holdout_indices`).
+    search_space : mapping or None
+        What ``bench study`` searches: full pipeline parameter names -> Optuna
+        distributions, e.g. ``{"clf__C": FloatDistribution(1e-2, 1e2, log=True)}``.
+        ``None``: the space of the factory's family (:data:`studies.spaces.FAMILIES`).
     """
 
     name: str
@@ -51,6 +57,7 @@ class Benchmark:
     epochs: int | None = 10
     batch_size: int = 128
     validation_split: float = 0.1
+    search_space: Mapping[str, BaseDistribution] | None = None
 
     @property
     def trains_by_epoch(self) -> bool:
@@ -71,15 +78,47 @@ class Benchmark:
         )
 
 
+SHIPPED = "bench"  # the origin of the benchmarks declared in bench itself
+
 _BENCHMARKS: dict[str, Benchmark] = {}
+_ORIGINS: dict[str, str] = {}
+_declaring = [SHIPPED]  # the origin of what register() adds now: a stack
 
 
 def register(benchmark: Benchmark) -> Benchmark:
-    """Add ``benchmark`` to the registry; names must be unique."""
+    """Add ``benchmark`` to the registry; names must be unique.
+
+    Raises
+    ------
+    UsageError
+        If the name is taken; the message names where both declarations come from.
+    """
+    origin = _declaring[-1]
     if benchmark.name in _BENCHMARKS:
-        raise ValueError(f"benchmark {benchmark.name!r} is already registered")
+        raise UsageError(
+            f"benchmark '{benchmark.name}' is declared twice: in {_ORIGINS[benchmark.name]} "
+            f"and in {origin}; rename one of them"
+        )
     _BENCHMARKS[benchmark.name] = benchmark
+    _ORIGINS[benchmark.name] = origin
     return benchmark
+
+
+@contextlib.contextmanager
+def declaring(origin: str) -> Iterator[None]:
+    """Record ``origin`` (a file's path, a package's name) as where the benchmarks
+    registered inside this block come from."""
+    _declaring.append(origin)
+    try:
+        yield
+    finally:
+        _declaring.pop()
+
+
+def benchmark_origin(name: str) -> str:
+    """Where the registered benchmark ``name`` was declared: ``"bench"``, a file's
+    path or an installed package's name."""
+    return _ORIGINS[name]
 
 
 def benchmark_names() -> list[str]:

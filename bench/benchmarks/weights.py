@@ -12,6 +12,8 @@ def declared_weights(benchmark: Benchmark) -> int | None:
     counter (instant), else by building the network with Keras (seconds); ``None``
     for a baseline whose size depends on the data (an SVC's support vectors)."""
     counter = WEIGHT_COUNTERS.get(benchmark.pipeline)
+    if counter is None and not benchmark.trains_by_epoch:
+        return None  # a scikit-learn classifier of a user's own: no network to build
     if counter is None:
         from bench.benchmarks.configure import count_weights
 

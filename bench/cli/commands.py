@@ -18,10 +18,16 @@ from bench.errors import BenchError, UsageError
 
 def dispatch(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the parsed command; returns the exit code."""
+    if args.command not in ("ui", "server", "perf"):  # those never look a benchmark up
+        _load_benchmark_files(args)
     if args.command in ("run", "study", "describe"):
         from bench.benchmarks import get_benchmark
 
-        get_benchmark(args.name)  # a typo is answered before the slow imports
+        benchmark = get_benchmark(args.name)  # a typo is answered before the slow imports
+        if args.command == "study" and not args.grid:
+            from studies.spaces import check_searchable
+
+            check_searchable(benchmark)
     if args.command == "list":
         return command_list(args.format)  # from the declarations: no Keras, no MLflow
     if args.command == "ui":
@@ -44,23 +50,37 @@ def dispatch(args: argparse.Namespace, argv: list[str]) -> int:
     return command_run(args, argv)
 
 
+def _load_benchmark_files(args: argparse.Namespace) -> None:
+    """Register the benchmarks of $BENCH_BENCHMARKS's and --benchmarks' files."""
+    from bench.benchmarks.user import benchmark_files, load_benchmark_files
+
+    files = benchmark_files(getattr(args, "benchmarks", None))
+    if files:
+        if not args.verbose:  # before a file imports Keras, as start_libraries does
+            from bench.runtime.backend import quiet_libraries
+
+            quiet_libraries()
+        load_benchmark_files(files)
+
+
 def command_list(output_format: str = "text") -> int:
-    from bench.benchmarks import benchmark_names, get_benchmark
+    from bench.benchmarks import benchmark_names, benchmark_origin, get_benchmark
     from bench.benchmarks.weights import declared_weights
     from bench.cli.summaries import markdown_table, table
 
-    rows = [("benchmark", "dataset", "epochs x batch", "weights", "network")]
+    rows = [("benchmark", "from", "dataset", "epochs x batch", "weights", "network")]
     for name in benchmark_names():
         benchmark = get_benchmark(name)
         counted = declared_weights(benchmark)
         weights = "after fit" if counted is None else f"{counted:,}"
         # A baseline is fitted in one call: no epochs, no batches.
         epochs = f"{benchmark.epochs} x {benchmark.batch_size}" if benchmark.epochs else "one fit"
-        rows.append((name, benchmark.dataset, epochs, weights, benchmark.summary))
+        origin = benchmark_origin(name)
+        rows.append((name, origin, benchmark.dataset, epochs, weights, benchmark.summary))
     if output_format == "markdown":
-        print(markdown_table(rows, right_aligned={2, 3}, code_columns={0}))
+        print(markdown_table(rows, right_aligned={3, 4}, code_columns={0}))
     else:
-        print(table(rows, right_aligned={2, 3}))
+        print(table(rows, right_aligned={3, 4}))
     return 0
 
 

@@ -48,12 +48,31 @@ def _shared_options() -> _Parser:
 SHARED_OPTIONS = _shared_options()
 
 
+def _benchmark_options() -> _Parser:
+    """The options of the sub-commands that find benchmarks by name (and ``list``)."""
+    options = _Parser(add_help=False)
+    options.add_argument(
+        "--benchmarks",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a Python file declaring your own benchmarks (repeatable; $BENCH_BENCHMARKS "
+        "names files for every command)",
+    )
+    return options
+
+
+BENCHMARK_OPTIONS = _benchmark_options()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``bench`` parser with its sub-commands."""
     parser = _Parser(prog="bench", description="Neural-network benchmarks with MLflow tracking.")
     parser.add_argument("--verbose", action="store_true", help="show the libraries' own logs")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    listing = commands.add_parser("list", parents=[SHARED_OPTIONS], help="list the benchmarks")
+    listing = commands.add_parser(
+        "list", parents=[SHARED_OPTIONS, BENCHMARK_OPTIONS], help="list the benchmarks"
+    )
     listing.add_argument(
         "--format",
         choices=("text", "markdown"),
@@ -169,7 +188,9 @@ def _add_ui_parser(commands) -> None:
 
 def _add_run_parser(commands) -> None:
     run = commands.add_parser(
-        "run", parents=[SHARED_OPTIONS], help="train a benchmark and log it to MLflow"
+        "run",
+        parents=[SHARED_OPTIONS, BENCHMARK_OPTIONS],
+        help="train a benchmark and log it to MLflow",
     )
     run.add_argument("name", help="benchmark name (see 'bench list')")
     run.add_argument("--epochs", type=positive_int, help="override the benchmark's epochs")
@@ -196,7 +217,7 @@ def _add_run_parser(commands) -> None:
 def _add_describe_parser(commands) -> None:
     describe = commands.add_parser(
         "describe",
-        parents=[SHARED_OPTIONS],
+        parents=[SHARED_OPTIONS, BENCHMARK_OPTIONS],
         help="a benchmark's network, layer by layer, without data or training",
     )
     describe.add_argument("name", help="benchmark name (see 'bench list')")
@@ -213,7 +234,7 @@ def _add_describe_parser(commands) -> None:
 def _add_predict_parser(commands) -> None:
     predict = commands.add_parser(
         "predict",
-        parents=[SHARED_OPTIONS],
+        parents=[SHARED_OPTIONS, BENCHMARK_OPTIONS],
         help="classify your own pictures with a run's logged model",
     )
     predict.add_argument(
@@ -233,7 +254,9 @@ def _add_predict_parser(commands) -> None:
 
 def _add_study_parser(commands) -> None:
     study = commands.add_parser(
-        "study", parents=[SHARED_OPTIONS], help="search topology and optimizer with Optuna"
+        "study",
+        parents=[SHARED_OPTIONS, BENCHMARK_OPTIONS],
+        help="search topology and optimizer with Optuna",
     )
     study.add_argument("name", help="benchmark name (see 'bench list')")
     study.add_argument(

@@ -1,5 +1,5 @@
 """Datasets for the benchmarks: MNIST, Fashion-MNIST, SVHN, CIFAR-10 and scikit-learn's
-digits.
+digits, and a user's own (``load_user_data``: a folder of images, a CSV, an ``.npz``).
 
 ``load_dataset(name)`` finds the files (see :mod:`bench.data.locate` for the search
 order), downloads them into the cache if allowed, validates them and returns a
@@ -27,5 +27,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "load_mnist",
             "load_svhn",
         ],
+        "user_data": ["DEFAULT_TEST_SHARE", "UserData", "load_user_data"],
     },
 )

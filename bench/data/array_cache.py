@@ -10,7 +10,9 @@ the dataset digest, so a cached load never re-hashes the data. The key is a hash
 format version, what the caller says shaped the arrays (checksums, validation settings)
 and each source file's resolved path, size, modification and change times and inode:
 editing, replacing or moving a source file selects a new entry, and the outdated one is
-removed when the new one is written.
+removed when the new one is written. A source may be a folder (a user's folder of
+images): its stamp is the count and a hash of those facts for every file under it, so
+that adding, removing or editing any one of them selects a new entry too.
 
 An entry appears complete or not at all: it is written into a hidden temporary folder
 that is renamed into place. An entry that cannot be read back exactly as described
@@ -27,8 +29,9 @@ import time
 import uuid
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,10 +63,12 @@ class CacheSlot:
 
 @dataclass(frozen=True)
 class CachedArrays:
-    """Arrays read back from a cache entry, read-only memory maps, and their digest."""
+    """Arrays read back from a cache entry, read-only memory maps, their digest, and
+    the facts stored with them (see :func:`write_cached_arrays`)."""
 
     arrays: dict[str, np.ndarray]
     digest: str
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def source_stamp(path: str | os.PathLike) -> list:
@@ -71,10 +76,54 @@ def source_stamp(path: str | os.PathLike) -> list:
 
     The change time (``st_ctime_ns``) cannot be set back by tools that preserve the
     modification time (``cp -p``, ``touch -r``), so a rewritten file always differs.
+    For a folder: its resolved path, the number of files under it and a SHA-256 over
+    each one's path relative to it, size, times and inode; see :func:`folder_stamp`.
     """
     resolved = Path(path).resolve()
+    if resolved.is_dir():
+        return folder_stamp(resolved)
     status = resolved.stat()
     return [str(resolved), status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+
+
+def folder_stamp(folder: Path) -> list:
+    """``[folder, "folder", number of files, SHA-256]`` over every file under ``folder``.
+
+    Every file counts, hidden ones included, and folders linked from inside are
+    followed (each real folder once), so the stamp covers whatever a reader of the
+    folder may have read. A stat per file: about 0.2 s for 60,000 files.
+    """
+    digest = hashlib.sha256()
+    count = 0
+    seen: set[tuple[int, int]] = set()
+    pending = [(folder, "")]
+    while pending:
+        pending.sort(reverse=True)  # the folders in name order, whatever the listing's
+        directory, prefix = pending.pop()
+        status = directory.stat()
+        if (status.st_dev, status.st_ino) in seen:
+            continue  # a link back up the tree, or a second link to one folder
+        seen.add((status.st_dev, status.st_ino))
+        lines = []
+        with os.scandir(directory) as scan:
+            for entry in scan:
+                relative = f"{prefix}{entry.name}"
+                if entry.is_dir():
+                    pending.append((Path(entry.path), f"{relative}/"))
+                    continue
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:  # a broken link: its reader will say so
+                    stat = entry.stat(follow_symlinks=False)
+                lines.append(
+                    f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0"
+                    f"{stat.st_ino}\n"
+                )
+        lines.sort()  # the folder's listing order is the file system's
+        # One update per folder: 60,000 small ones cost a tenth of the stats' time.
+        digest.update("".join(lines).encode(errors="surrogateescape"))
+        count += len(lines)
+    return [str(folder), "folder", count, digest.hexdigest()]
 
 
 def cache_slot(dataset: str, sources: Sequence[Path], identity: str) -> CacheSlot:
@@ -117,11 +166,19 @@ def read_cached_arrays(slot: CacheSlot, names: Sequence[str]) -> CachedArrays | 
         if array is None or not _matches(array, meta["arrays"][name]):
             return None
         arrays[name] = array
-    return CachedArrays(arrays, meta["digest"])
+    return CachedArrays(arrays, meta["digest"], meta.get("facts", {}))
 
 
-def write_cached_arrays(slot: CacheSlot, arrays: Mapping[str, np.ndarray], digest: str) -> None:
+def write_cached_arrays(
+    slot: CacheSlot,
+    arrays: Mapping[str, np.ndarray],
+    digest: str,
+    facts: Mapping[str, Any] | None = None,
+) -> None:
     """Store ``arrays`` and their ``digest`` as the slot's entry, replacing a broken one.
+
+    ``facts``, JSON values (class names, what decoding changed), are stored beside them
+    and handed back in :attr:`CachedArrays.facts`.
 
     Nothing is written if a source file changed since the slot was computed, as the
     arrays may then be of either version. A cache that cannot be written (read-only
@@ -131,7 +188,7 @@ def write_cached_arrays(slot: CacheSlot, arrays: Mapping[str, np.ndarray], diges
     if not _stamps_current(list(slot.stamps)):
         return
     try:
-        _write_entry(slot, arrays, digest)
+        _write_entry(slot, arrays, digest, facts)
     except OSError as err:
         warnings.warn(
             f"could not cache the decoded arrays in {slot.directory} ({err}); "
@@ -143,7 +200,12 @@ def write_cached_arrays(slot: CacheSlot, arrays: Mapping[str, np.ndarray], diges
     _remove_outdated_entries(slot.directory)
 
 
-def _write_entry(slot: CacheSlot, arrays: Mapping[str, np.ndarray], digest: str) -> None:
+def _write_entry(
+    slot: CacheSlot,
+    arrays: Mapping[str, np.ndarray],
+    digest: str,
+    facts: Mapping[str, Any] | None = None,
+) -> None:
     parent = slot.directory.parent
     parent.mkdir(parents=True, exist_ok=True)
     temp = parent / f".tmp-{uuid.uuid4().hex}"
@@ -162,6 +224,8 @@ def _write_entry(slot: CacheSlot, arrays: Mapping[str, np.ndarray], digest: str)
             },
             "stamps": list(slot.stamps),
         }
+        if facts:
+            meta["facts"] = dict(facts)
         # The JSON is written last, so even a folder left behind without the rename
         # would not describe files that are not all there.
         with open(temp / META_NAME, "w", encoding="utf-8") as file:
@@ -237,6 +301,7 @@ def _read_meta(directory: Path) -> dict | None:
         and all(isinstance(stamp, list) and stamp for stamp in meta["stamps"])
         and isinstance(meta.get("arrays"), dict)
         and all(_is_spec(spec) for spec in meta["arrays"].values())
+        and isinstance(meta.get("facts", {}), dict)
     )
     return meta if valid else None
 

@@ -60,11 +60,22 @@ class CommandFailed(BenchError):
 def checks() -> dict[str, Check]:
     """Check name -> function(quick: bool) returning its figures, in report order."""
     # Imported here so ``bench perf --help`` does not load Keras or scikit-image.
-    from bench.perf import harness, hog, jobs, load, memory, mnist_fast, pruners, startup
+    from bench.perf import (
+        harness,
+        hog,
+        jobs,
+        load,
+        memory,
+        mnist_fast,
+        pruners,
+        startup,
+        user_data,
+    )
 
     return {
         "hog": hog.measure,
         "load": load.measure,
+        "user-data": user_data.measure,
         "startup": startup.measure,
         "harness": harness.measure,
         "jobs": jobs.measure,
@@ -74,7 +85,17 @@ def checks() -> dict[str, Check]:
     }
 
 
-CHECK_NAMES = ("hog", "load", "startup", "harness", "jobs", "mnist-fast", "memory", "search")
+CHECK_NAMES = (
+    "hog",
+    "load",
+    "user-data",
+    "startup",
+    "harness",
+    "jobs",
+    "mnist-fast",
+    "memory",
+    "search",
+)
 # Run only when named: 45 minutes of studies.
 LONG_CHECKS = ("search",)
 

@@ -101,7 +101,9 @@ def test_unknown_benchmark_lists_valid_names():
 
 def test_a_name_is_registered_once():
     taken = get_benchmark(benchmark_names()[0])
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(
+        UsageError, match=f"'{taken.name}' is declared twice: in bench and in bench"
+    ):
         register(Benchmark(taken.name, "digits", "again", mlp_pipeline))
 
 
