@@ -97,6 +97,9 @@ def command_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "download_progress": download_progress(),
         "command": shlex.join(["python", "-m", "bench", *argv]),
         "on_fit": baseline_notice,
+        "data": args.data,
+        "label_column": args.label_column,
+        "on_note": lambda note: say(f"data: {note}"),
     }
     if args.repeats is None:
         print(run_summary(run_benchmark(args.name, seed=args.seed, **options)))

@@ -212,6 +212,16 @@ def _add_run_parser(commands) -> None:
         "standard deviation and 95%% interval of the test scores, a child run per seed",
     )
     run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
+    run.add_argument(
+        "--data",
+        metavar="PATH",
+        help="train on your own images instead of the benchmark's dataset: a folder of "
+        "class folders (optionally inside train/ and test/), a CSV of a label and pixels "
+        "a row, or an .npz with X_train, y_train, X_test, y_test",
+    )
+    run.add_argument(
+        "--label-column", metavar="NAME", help="the CSV's label column, if not label or class"
+    )
 
 
 def _add_describe_parser(commands) -> None:

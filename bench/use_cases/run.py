@@ -15,8 +15,9 @@ from sklearn.pipeline import Pipeline
 from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.configure import check_buildable, configured_pipeline
 from bench.benchmarks.overrides import all_params, shown_params
-from bench.data import Dataset, load_dataset
-from bench.errors import RunInterrupted, UsageError
+from bench.data import Dataset, load_dataset, load_user_data
+from bench.data.catalog import dataset_geometry
+from bench.errors import DataError, RunInterrupted, UsageError
 from bench.tracking import vocabulary
 from bench.tracking.artifacts import dataset_records, log_outcome, log_repeats
 from bench.tracking.callbacks import EpochLogger
@@ -52,10 +53,16 @@ def run_benchmark(
     command: str | None = None,
     on_fit: Callable[[Pipeline, int], None] | None = None,
     parent_run_id: str | None = None,
+    data: str | None = None,
+    label_column: str | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Train benchmark ``name`` and log everything about the run to MLflow.
 
-    Overrides are checked before any data is loaded, so a typo fails at once.
+    Overrides are checked before any data is loaded, so a typo fails at once. With
+    ``data`` (a folder of class folders, a CSV or an ``.npz``: see
+    :func:`bench.data.load_user_data`) the benchmark's pipeline trains on the user's
+    images instead of its own dataset; ``on_note(line)`` is told what was converted.
     ``on_fit(pipeline, n_images)`` is told when fitting starts (a baseline shows no
     epochs, so the command line says what it is waiting for). With ``parent_run_id``
     the run is that run's child (one seed of :func:`run_repeats`).
@@ -77,7 +84,12 @@ def run_benchmark(
     experiment = experiment or benchmark.name
     if parent_run_id is None:  # a parent closed its experiment's orphans already
         close_orphaned_runs(client, experiment)  # left RUNNING by a killed run
-    dataset = load_dataset(benchmark.dataset, progress=download_progress)
+    dataset, data_params = load_run_data(
+        benchmark, data=data, label_column=label_column, progress=download_progress
+    )
+    for note in data_params.pop("notes", ()):
+        if on_note is not None:
+            on_note(note)
     pipeline, overrides = configured_pipeline(
         benchmark, pixel_max=dataset.pixel_max, seed=seed, epochs=epochs, assignments=assignments
     )
@@ -90,6 +102,7 @@ def run_benchmark(
         parent_run_id=parent_run_id,
     ) as run:
         log_run_params(run, pipeline, dataset, seed)
+        run.log_params(data_params)
         logger = EpochLogger(run)
         holdout = baseline_holdout(benchmark, seed)
         if on_fit is not None:
@@ -114,6 +127,38 @@ def run_benchmark(
         overrides=overrides,
         experiment_id=run.experiment_id,
     )
+
+
+def load_run_data(
+    benchmark: Benchmark,
+    *,
+    data: str | None,
+    label_column: str | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Dataset, dict[str, Any]]:
+    """The benchmark's own dataset, or the user's ``data`` fitted to the benchmark's
+    input; with the parameters that say how the user's test split was held out, and
+    under ``"notes"`` what was converted.
+
+    Raises
+    ------
+    UsageError
+        For the user's data that cannot be read or split (one line each; see
+        :func:`bench.data.load_user_data`).
+    DataError
+        For the benchmark's own dataset that cannot be found, downloaded or trusted.
+    """
+    if data is None:
+        return load_dataset(benchmark.dataset, progress=progress), {}
+    image_shape, _ = dataset_geometry(benchmark.dataset)
+    try:
+        user = load_user_data(data, image_shape=image_shape, label_column=label_column)
+    except DataError as error:  # the user's own files: theirs to fix, as a usage error
+        raise UsageError(str(error)) from error
+    params: dict[str, Any] = {"notes": user.notes}
+    if user.test_share is not None:  # carved here, not given with the data
+        params |= {"test_share": user.test_share, "test_split_seed": user.test_split_seed}
+    return user.dataset, params
 
 
 def check_configuration(
