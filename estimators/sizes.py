@@ -128,7 +128,8 @@ def _conv_side(side: int, kernel: int, stride: int, padding: str) -> int:
 def stored_numbers(classifier: Any) -> int:
     """How many numbers the fitted classifier keeps to predict: a network's weights; an
     SVC's support vectors, their coefficients and intercepts; a linear model's
-    coefficients and intercepts; a forest's split features, thresholds and leaf values.
+    coefficients and intercepts; a forest's split features, thresholds and leaf values;
+    any other classifier, the numbers in the arrays it keeps (a k-NN's training set).
 
     Examples
     --------
@@ -137,6 +138,9 @@ def stored_numbers(classifier: Any) -> int:
     >>> X, y = load_digits(return_X_y=True)
     >>> stored_numbers(LogisticRegression(max_iter=50).fit(X / 16, y))  # (64 + 1) x 10
     650
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> stored_numbers(KNeighborsClassifier().fit(X, y))  # 1797 x 64 images, labels, classes
+    116815
     """
     import numpy as np
 
@@ -150,4 +154,10 @@ def stored_numbers(classifier: Any) -> int:
     if hasattr(classifier, "estimators_"):
         trees = [tree.tree_ for tree in classifier.estimators_]
         return sum(2 * tree.node_count + int(tree.value.size) for tree in trees)
+    # Any other classifier: the numbers in the arrays it keeps (a k-NN's training images
+    # and labels). Not exact for every kind, but never a crash after a fit.
+    arrays = [value for value in vars(classifier).values() if isinstance(value, np.ndarray)]
+    numeric = [array for array in arrays if array.dtype.kind in "biuf"]
+    if numeric:
+        return sum(int(array.size) for array in numeric)
     raise TypeError(f"cannot count what a fitted {type(classifier).__name__} stores")

@@ -8,7 +8,7 @@ import time
 import optuna
 import pandas as pd
 
-from bench.benchmarks import Benchmark
+from bench.benchmarks import Benchmark, benchmark_origin
 from studies.stale import replaced_trials
 
 RUNNING = (optuna.trial.TrialState.RUNNING,)
@@ -60,10 +60,14 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
 
 def rerun_command(benchmark: Benchmark, trial: optuna.trial.FrozenTrial) -> str:
     """``python -m bench run NAME --set ...`` reproducing the trial's configuration: a
-    ``--set`` for each setting that differs from the benchmark's own."""
+    ``--set`` for each setting that differs from the benchmark's own, and the
+    ``--benchmarks`` file that declares it, if it is not bench's."""
     settings = trial.user_attrs.get("pipeline_params", {})
     defaults = benchmark.build(pixel_max=255.0, seed=0).get_params(deep=True)
     args = ["python", "-m", "bench", "run", benchmark.name]
+    origin = benchmark_origin(benchmark.name)
+    if origin.endswith(".py"):  # declared in the user's file, which the rerun needs too
+        args += ["--benchmarks", origin]
     for key, value in settings.items():
         if key in defaults and defaults[key] == value:
             continue

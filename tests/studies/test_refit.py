@@ -2,6 +2,8 @@
 trial 0, and ``--refit-repeats`` refits the best once per seed, as child runs whose
 spread the study's parent run holds."""
 
+from dataclasses import replace
+
 import numpy as np
 import optuna
 import pytest
@@ -73,4 +75,19 @@ def test_the_rerun_command_sets_only_what_differs_from_the_benchmark():
     assert rerun_command(benchmark, trial_with(changed)) == (
         "python -m bench run digits-mlp --set clf__dropout=0.3 "
         "--set 'clf__hidden_layer_sizes=(64, 32)'"
+    )
+
+
+def test_the_rerun_command_names_the_user_s_benchmark_file(monkeypatch):
+    from bench.benchmarks import get_benchmark, registry
+    from studies.trials import rerun_command
+
+    monkeypatch.setattr(registry, "_BENCHMARKS", dict(registry._BENCHMARKS))
+    monkeypatch.setattr(registry, "_ORIGINS", dict(registry._ORIGINS))
+    theirs = replace(get_benchmark("digits-mlp"), name="digits-theirs")
+    with registry.declaring("my_benchmarks.py"):
+        registry.register(theirs)
+    trial = optuna.trial.create_trial(value=0.9, user_attrs={"pipeline_params": {}})
+    assert rerun_command(theirs, trial) == (
+        "python -m bench run digits-theirs --benchmarks my_benchmarks.py"
     )
