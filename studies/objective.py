@@ -7,6 +7,7 @@ carved from the training data, and every trial is scored on that same split.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from bench.benchmarks import Benchmark
 from bench.benchmarks.overrides import all_params, shown_params
 from bench.data import Dataset
 from bench.data.dataset import dataset_digest
+from bench.errors import UsageError
 from bench.figures import gradient_metrics, gradient_profile
 from bench.runtime.interrupts import Terminated, interruption
 from bench.tracking import vocabulary
@@ -46,8 +48,21 @@ def search_split(
     ``train_size`` caps the images trained on per trial (the study's data budget);
     the split is stratified and fixed by ``seed`` so trials are comparable. Its
     ``digest`` is that of the split's own arrays, so it names exactly what trials see.
+
+    Raises
+    ------
+    UsageError
+        If the training images are too few to hold out one of each class (a user's
+        small data set).
     """
     indices = np.arange(len(dataset.y_train))
+    held_out = math.ceil(val_fraction * len(indices))
+    if held_out < dataset.n_classes or len(indices) - held_out < dataset.n_classes:
+        raise UsageError(
+            f"{dataset.name}'s {len(indices)} training images are too few for a study: its "
+            f"validation share {val_fraction:g} holds out {held_out}, fewer than one of each "
+            f"of its {dataset.n_classes} classes; add images"
+        )
     train_idx, val_idx = train_test_split(
         indices, test_size=val_fraction, stratify=dataset.y_train, random_state=seed
     )

@@ -53,6 +53,7 @@ def refit_best(
     repeats: int = 1,
     callbacks: Sequence[Any] = (),
     on_seed: Callable[[int, int, int], None] | None = None,
+    data_options: Sequence[str] = (),
 ) -> Refit | None:
     """Refit the best trial of ``study`` (on ``benchmark``) and log the result on the
     study's ``parent`` run.
@@ -111,7 +112,7 @@ def refit_best(
         trial=trial,
         outcomes=outcomes,
         spreads=spreads,
-        rerun_command=rerun_command(benchmark, trial),
+        rerun_command=rerun_command(benchmark, trial, data_options=data_options),
     )
 
 

@@ -12,6 +12,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -21,7 +22,7 @@ import psutil
 from bench.benchmarks import Benchmark, get_benchmark
 from bench.benchmarks.configure import check_trains_by_epoch
 from bench.benchmarks.overrides import resolve_overrides
-from bench.data import Dataset, load_dataset
+from bench.data import Dataset
 from bench.tracking import vocabulary
 from bench.tracking.runs import (
     TrackedRun,
@@ -31,6 +32,7 @@ from bench.tracking.runs import (
     tracked_run,
 )
 from bench.tracking.store import Client, open_client
+from bench.use_cases.run import load_run_data
 from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
@@ -92,6 +94,11 @@ class StudySettings:
     grid : tuple of (str, tuple) pairs
         Parameter name -> values: instead of searching, run every combination once,
         all other settings at the benchmark's (Optuna's ``GridSampler``, no pruning).
+    data : str or None
+        The user's images to search on instead of the benchmark's dataset (see
+        :func:`bench.use_cases.run.load_run_data`); the default study name then says so.
+    label_column : str or None
+        The label column of a CSV ``data``.
     """
 
     trials: int | None
@@ -105,6 +112,8 @@ class StudySettings:
     max_epochs: int | None = None
     train_size: int | None = None
     grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    data: str | None = None
+    label_column: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +217,7 @@ def run_study(
                 repeats=refit_repeats,
                 callbacks=refit_callbacks,
                 on_seed=on_refit,
+                data_options=_data_options(opened.settings),
             )
             if refit
             else None
@@ -276,7 +286,7 @@ def _open_study(
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
     close_orphaned_runs(client, experiment)
-    dataset = load_dataset(benchmark.dataset)
+    dataset, _ = load_run_data(benchmark, data=settings.data, label_column=settings.label_column)
     split = search_split(
         dataset,
         train_size=settings.train_size,
@@ -445,7 +455,7 @@ def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
         "objectives": ",".join(settings.objectives),
         vocabulary.OBJECTIVE: objective_name(settings.objectives),
         vocabulary.BENCHMARK: opened.benchmark.name,
-        vocabulary.DATASET: opened.benchmark.dataset,
+        vocabulary.DATASET: opened.dataset.name,  # the benchmark's, or the user's
         "jobs": jobs,
     }
     return tags | provenance_tags(opened.command)
@@ -495,10 +505,20 @@ def _comparison(
     )
 
 
+def _data_options(settings: StudySettings) -> tuple[str, ...]:
+    """The command-line options that name the study's data, for its re-run command."""
+    options: tuple[str, ...] = ("--data", settings.data) if settings.data else ()
+    if settings.label_column:
+        options += ("--label-column", settings.label_column)
+    return options
+
+
 def _default_study_name(benchmark: Benchmark, settings: StudySettings) -> str:
+    # Trials on the user's data are no results for a search on the benchmark's own.
+    name = benchmark.name + (f"-on-{Path(settings.data).stem}" if settings.data else "")
     if settings.grid:
-        return f"{benchmark.name}-grid-" + "-".join(name for name, _ in settings.grid)
-    return benchmark.name if settings.objectives == ("accuracy",) else f"{benchmark.name}-pareto"
+        return f"{name}-grid-" + "-".join(grid_name for grid_name, _ in settings.grid)
+    return name if settings.objectives == ("accuracy",) else f"{name}-pareto"
 
 
 def grid_parameters(

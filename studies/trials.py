@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Sequence
 
 import optuna
 import pandas as pd
@@ -58,16 +59,20 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return max(study.best_trials, key=lambda trial: trial.values[0])
 
 
-def rerun_command(benchmark: Benchmark, trial: optuna.trial.FrozenTrial) -> str:
+def rerun_command(
+    benchmark: Benchmark, trial: optuna.trial.FrozenTrial, *, data_options: Sequence[str] = ()
+) -> str:
     """``python -m bench run NAME --set ...`` reproducing the trial's configuration: a
     ``--set`` for each setting that differs from the benchmark's own, and the
-    ``--benchmarks`` file that declares it, if it is not bench's."""
+    ``--benchmarks`` file that declares it, if it is not bench's, and ``data_options``
+    (``--data PATH``) where the study searched on the user's data."""
     settings = trial.user_attrs.get("pipeline_params", {})
     defaults = benchmark.build(pixel_max=255.0, seed=0).get_params(deep=True)
     args = ["python", "-m", "bench", "run", benchmark.name]
     origin = benchmark_origin(benchmark.name)
     if origin.endswith(".py"):  # declared in the user's file, which the rerun needs too
         args += ["--benchmarks", origin]
+    args += data_options  # --data PATH: the user's images the study searched on
     for key, value in settings.items():
         if key in defaults and defaults[key] == value:
             continue

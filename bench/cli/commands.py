@@ -182,6 +182,8 @@ def command_study(args: argparse.Namespace, argv: Sequence[str], workers=None) -
         max_epochs=args.max_epochs,
         train_size=args.train_size,
         grid=grid,
+        data=args.data,
+        label_column=args.label_column,
     )
     if not args.verbose:
         import optuna  # configures its own handler at INFO on import, so set it after

@@ -186,6 +186,19 @@ def _add_ui_parser(commands) -> None:
     ui.add_argument("--storage", help="Optuna storage URL (default: ./mlruns/optuna.journal)")
 
 
+def _add_data_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--data",
+        metavar="PATH",
+        help="train on your own images instead of the benchmark's dataset: a folder of "
+        "class folders (optionally inside train/ and test/), a CSV of a label and pixels "
+        "a row, or an .npz with X_train, y_train, X_test, y_test",
+    )
+    command.add_argument(
+        "--label-column", metavar="NAME", help="the CSV's label column, if not label or class"
+    )
+
+
 def _add_run_parser(commands) -> None:
     run = commands.add_parser(
         "run",
@@ -212,16 +225,7 @@ def _add_run_parser(commands) -> None:
         "standard deviation and 95%% interval of the test scores, a child run per seed",
     )
     run.add_argument("--experiment", help="MLflow experiment (default: the benchmark name)")
-    run.add_argument(
-        "--data",
-        metavar="PATH",
-        help="train on your own images instead of the benchmark's dataset: a folder of "
-        "class folders (optionally inside train/ and test/), a CSV of a label and pixels "
-        "a row, or an .npz with X_train, y_train, X_test, y_test",
-    )
-    run.add_argument(
-        "--label-column", metavar="NAME", help="the CSV's label column, if not label or class"
-    )
+    _add_data_options(run)
 
 
 def _add_describe_parser(commands) -> None:
@@ -329,6 +333,7 @@ def _add_study_parser(commands) -> None:
         help="refit the best configuration K times (seeds --seed, --seed+1, ...) and "
         "report the test scores' mean, standard deviation and 95%% interval (default 1)",
     )
+    _add_data_options(study)
     # How `--jobs K` starts its K-1 worker processes; not for users.
     study.add_argument("--worker-index", type=positive_int, help=argparse.SUPPRESS)
     study.add_argument("--worker-of", help=argparse.SUPPRESS)

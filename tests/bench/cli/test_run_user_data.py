@@ -80,3 +80,32 @@ def test_bad_data_is_one_line_before_any_run(tmp_path, bench_command):
         client = MlflowClient(tracking_uri=f"sqlite:///{runs}")
         ids = [e.experiment_id for e in client.search_experiments()]
         assert client.search_runs(ids) == []
+
+
+@pytest.mark.slow
+def test_a_study_searches_the_user_s_data_under_its_own_name(tmp_path, bench_command):
+    images, labels = digits(20, side=8)
+    write_image_folder(tmp_path / "scans", images, labels)
+    args = ("--trials", "2", "--max-epochs", "1", "--data", "scans")
+    done = bench_command("study", "digits-mlp", *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"study\s+digits-mlp-on-scans:", done.stdout), done.stdout
+    rerun = re.search(r"re-run the best\s+(.+)", done.stdout).group(1)
+    assert "--data scans" in rerun
+    run = run_of_parent(tmp_path, done)
+    assert run.data.tags["dataset"] == "scans"  # searched and refitted on the user's images
+
+
+def run_of_parent(cwd, done):
+    run_id = re.search(r"parent run\s+([0-9a-f]{32})", done.stdout).group(1)
+    client = MlflowClient(tracking_uri=f"sqlite:///{cwd / 'mlruns' / 'mlflow.db'}")
+    return client.get_run(run_id)
+
+
+def test_data_too_small_for_a_study_s_validation_split_is_one_line(tmp_path, bench_command):
+    images, labels = digits(8, side=8)  # 80 images: 12 to test, 68 to train, 7 to validate
+    write_image_folder(tmp_path / "few", images, labels)
+    done = bench_command("study", "digits-mlp", "--trials", "1", "--data", "few", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "too few for a study" in lines[0], done.stderr
