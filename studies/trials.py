@@ -69,7 +69,10 @@ def rerun_command(
     settings = trial.user_attrs.get("pipeline_params", {})
     defaults = benchmark.build(pixel_max=255.0, seed=0).get_params(deep=True)
     args = ["python", "-m", "bench", "run", benchmark.name]
-    origin = benchmark_origin(benchmark.name)
+    try:
+        origin = benchmark_origin(benchmark.name)
+    except KeyError:  # a Benchmark built in code and never registered: no file to name
+        origin = ""
     if origin.endswith(".py"):  # declared in the user's file, which the rerun needs too
         args += ["--benchmarks", origin]
     args += data_options  # --data PATH: the user's images the study searched on
