@@ -18,14 +18,21 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from bench.errors import BenchError, UsageError
 
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 10
+PORT_TRIES = 3  # another server taking a free port in the instant before ours is rare
+
+
+class PortTaken(BenchError):
+    """Another server took the port between the check that it was free and the bind."""
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -70,6 +77,31 @@ def serving_port(requested: int | None, default: int, host: str = "127.0.0.1") -
             "or leave --port out to take a free one"
         )
     return requested
+
+
+def serve_on_free_port(
+    start: Callable[[int], Server], requested: int | None, default: int, host: str = "127.0.0.1"
+) -> Server:
+    """``start(port)`` on the port :func:`serving_port` picks; if another server takes
+    that port first (two ``bench ui`` started at once), again on a free one, unless the
+    user asked for that port.
+
+    Raises
+    ------
+    UsageError
+        If ``requested`` is in use.
+    BenchError
+        If the server exits or does not answer.
+    """
+    port = serving_port(requested, default, host)
+    for _ in range(PORT_TRIES - 1):
+        try:
+            return start(port)
+        except PortTaken as taken:
+            if requested is not None:
+                raise UsageError(str(taken)) from None
+            port = free_port(None, host)
+    return start(port)
 
 
 def answers_ok(url: str, timeout: float = 2.0) -> bool:
@@ -171,13 +203,37 @@ def _wait_until_answering(server: Server, url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            if not port_is_free(server.port, _host(server.address)):
+                raise PortTaken(
+                    f"port {server.port} was taken by another server as the {server.name} started"
+                )
             raise BenchError(
                 f"{server.name} exited with code {server.process.returncode}: {server.last_lines()}"
             )
-        if _answers(url):
+        # An answer alone may come from another server that took the port first.
+        if _answers(url) and _listens(server.process, server.port):
             return
         time.sleep(0.3)
     raise BenchError(f"{server.name} did not answer at {url} within {timeout:.0f} s")
+
+
+def _host(address: str) -> str:
+    return urllib.parse.urlsplit(address).hostname or "127.0.0.1"
+
+
+def _listens(process: subprocess.Popen, port: int) -> bool:
+    """Whether ``process`` or a process it started listens on ``port``."""
+    try:
+        leader = psutil.Process(process.pid)
+        members = [leader, *leader.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return False
+    for member in members:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            for connection in member.net_connections(kind="inet"):
+                if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                    return True
+    return False
 
 
 def _answers(url: str) -> bool:

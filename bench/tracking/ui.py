@@ -17,7 +17,7 @@ from pathlib import Path
 from mlflow.entities import Run
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from bench.runtime.servers import Server, answers_ok, free_port, serving_port, start_server
+from bench.runtime.servers import Server, answers_ok, free_port, serve_on_free_port, start_server
 from bench.tracking.store import absolute_uri, database_url, tracking_uri
 from bench.tracking.views import VIEW_KEY
 
@@ -139,17 +139,20 @@ def start_ui(uri: str | None = None, port: int | None = None) -> Server:
         If the UI exits or does not answer.
     """
     uri = absolute_uri(uri or tracking_uri())
-    port = serving_port(port, DEFAULT_UI_PORT)
-    words = shlex.split(ui_command(uri, port))
-    # The same MLflow as bench's, whether or not the environment's bin is on PATH.
-    command = [sys.executable, "-m", "mlflow", *words[1:]]
-    return start_server(
-        "MLflow UI",
-        command,
-        f"http://127.0.0.1:{port}",
-        health_path="/health",
-        env=without_job_workers(),
-    )
+
+    def start(port: int) -> Server:
+        words = shlex.split(ui_command(uri, port))
+        # The same MLflow as bench's, whether or not the environment's bin is on PATH.
+        command = [sys.executable, "-m", "mlflow", *words[1:]]
+        return start_server(
+            "MLflow UI",
+            command,
+            f"http://127.0.0.1:{port}",
+            health_path="/health",
+            env=without_job_workers(),
+        )
+
+    return serve_on_free_port(start, port, DEFAULT_UI_PORT)
 
 
 def start_tracking_server(
@@ -172,30 +175,38 @@ def start_tracking_server(
     BenchError
         If the server exits or does not answer.
     """
-    port = serving_port(port, DEFAULT_UI_PORT, host)
     folder = Path(artifacts).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    allowed = ",".join(f"{name}:{port}" for name in dict.fromkeys([host, "127.0.0.1", "localhost"]))
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        database_url(backend_uri),
-        "--artifacts-destination",
-        str(folder),
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--allowed-hosts",
-        allowed,
-    ]
-    address = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
-    return start_server(
-        "MLflow tracking server", command, address, health_path="/health", env=without_job_workers()
-    )
+    backend = database_url(backend_uri)
+
+    def start(port: int) -> Server:
+        names = dict.fromkeys([host, "127.0.0.1", "localhost"])
+        command = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            backend,
+            "--artifacts-destination",
+            str(folder),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--allowed-hosts",
+            ",".join(f"{name}:{port}" for name in names),
+        ]
+        address = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+        return start_server(
+            "MLflow tracking server",
+            command,
+            address,
+            health_path="/health",
+            env=without_job_workers(),
+        )
+
+    return serve_on_free_port(start, port, DEFAULT_UI_PORT, host)
 
 
 def without_job_workers() -> dict[str, str]:

@@ -12,7 +12,14 @@ import time
 import psutil
 import pytest
 
-from bench.runtime.servers import free_port
+from bench.errors import UsageError
+from bench.runtime.servers import (
+    PortTaken,
+    Server,
+    free_port,
+    serve_on_free_port,
+    start_server,
+)
 
 START_S = 120
 STOP_S = 20
@@ -125,3 +132,63 @@ def test_bench_ui_serves_on_a_port_in_time_wait_closes_orphans_and_run_addresses
     suggested = re.search(r"python -m bench ui --port (\d+)", rows["MLflow UI"])
     assert suggested and rows["MLflow UI"].startswith("not running"), rows
     assert rows["run page"].startswith(f"http://127.0.0.1:{suggested.group(1)}/#/")
+
+
+def _http_server(port: int) -> subprocess.Popen:
+    """Python's own HTTP server on ``port`` of 127.0.0.1: any server a user may run."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _answering(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert time.monotonic() < deadline, f"nothing answers on port {port}"
+        time.sleep(0.1)
+
+
+def test_a_server_that_lost_its_port_to_another_is_not_taken_for_started():
+    """Two servers started at once may both find a port free; the one that loses the
+    bind must not take the winner's answers for its own."""
+    port = free_port()
+    winner = _http_server(port)
+    try:
+        _answering(port)
+        loser = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+        with pytest.raises(PortTaken, match=f"port {port} was taken by another server"):
+            start_server("second server", loser, f"http://127.0.0.1:{port}", timeout=30)
+    finally:
+        winner.terminate()
+        winner.wait()
+
+
+def test_a_port_taken_in_the_race_is_replaced_by_a_free_one_unless_asked_for():
+    intruders: list[subprocess.Popen] = []
+
+    def start_after_an_intruder(port: int) -> Server:
+        if not intruders:  # the first try loses its port in the instant after the check
+            intruders.append(_http_server(port))
+            _answering(port)
+        command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+        return start_server("server", command, f"http://127.0.0.1:{port}", timeout=30)
+
+    port = free_port()
+    try:
+        server = serve_on_free_port(start_after_an_intruder, None, port)
+        try:
+            assert server.port != port
+            assert psutil.Process(server.process.pid).is_running()
+        finally:
+            server.stop()
+        first = intruders.pop()
+        first.terminate()
+        first.wait()
+        with pytest.raises(UsageError, match=f"port {port} was taken"):
+            serve_on_free_port(start_after_an_intruder, port, port)
+    finally:
+        for intruder in intruders:
+            intruder.terminate()
+            intruder.wait()
