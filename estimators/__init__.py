@@ -13,6 +13,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "activations": ["ACTIVATIONS", "lecun_tanh", "scaled_tanh"],
         "cnn": ["KerasCNNClassifier"],
         "hog": ["HOGTransformer"],
+        "keras_base": ["KerasImageClassifier"],
         "mlp": ["KerasDeepMLPClassifier", "KerasMLPClassifier"],
         "scaling": ["ImageFlattener", "PixelScaler"],
         "sizes": ["cnn_weights", "hog_features", "mlp_weights"],

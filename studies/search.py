@@ -19,7 +19,7 @@ import optuna
 import pandas as pd
 import psutil
 
-from bench.benchmarks import Benchmark, get_benchmark
+from bench.benchmarks import Benchmark, benchmark_origin, get_benchmark
 from bench.benchmarks.configure import check_trains_by_epoch
 from bench.benchmarks.overrides import resolve_overrides
 from bench.data import Dataset
@@ -455,6 +455,7 @@ def _parent_tags(opened: _OpenStudy, *, jobs: int) -> dict[str, object]:
         "objectives": ",".join(settings.objectives),
         vocabulary.OBJECTIVE: objective_name(settings.objectives),
         vocabulary.BENCHMARK: opened.benchmark.name,
+        vocabulary.DECLARED_IN: benchmark_origin(opened.benchmark.name),
         vocabulary.DATASET: opened.dataset.name,  # the benchmark's, or the user's
         "jobs": jobs,
     }

@@ -87,9 +87,10 @@ def check_buildable(pipeline: Pipeline, benchmark: Benchmark) -> None:
         raise UsageError(str(error)) from None
 
 
-def built_network(pipeline: Pipeline, benchmark: Benchmark):
+def built_network(pipeline: Pipeline, benchmark: Benchmark, *, n_classes: int | None = None):
     """A copy of the pipeline's classifier with its network built (not trained) on
-    blank images of the benchmark's dataset.
+    blank images of the benchmark's dataset (of ``n_classes`` classes: the user's data
+    may have other classes than the dataset's).
 
     Raises
     ------
@@ -104,7 +105,7 @@ def built_network(pipeline: Pipeline, benchmark: Benchmark):
             "it has no layers to describe; its settings are in `bench list` and each run"
         )
     try:
-        return _built_on_blank_images(clone(pipeline), benchmark)
+        return _built_on_blank_images(clone(pipeline), benchmark, n_classes)
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
 
@@ -115,15 +116,18 @@ def count_weights(benchmark: Benchmark) -> int:
     return _built_on_blank_images(pipeline, benchmark).count_weights()
 
 
-def _built_on_blank_images(pipeline: Pipeline, benchmark: Benchmark):
-    X, y = _blank_images(benchmark)
+def _built_on_blank_images(pipeline: Pipeline, benchmark: Benchmark, n_classes: int | None = None):
+    X, y = _blank_images(benchmark, n_classes)
     features = pipeline[:-1].fit_transform(X, y)
     return pipeline[-1].initialize(features, y)
 
 
-def _blank_images(benchmark: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+def _blank_images(
+    benchmark: Benchmark, n_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One blank image of the dataset's shape per class, each with one lit pixel."""
-    shape, n_classes = dataset_geometry(benchmark.dataset)
+    shape, classes = dataset_geometry(benchmark.dataset)
+    n_classes = n_classes or classes
     X = np.zeros((n_classes, *shape), dtype=np.uint8)
     X.reshape(n_classes, -1)[:, 0] = np.arange(n_classes)  # HOG needs some gradient
     return X, np.arange(n_classes)

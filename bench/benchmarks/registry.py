@@ -7,6 +7,7 @@ package) imports them once, so that looking a name up finds every benchmark.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,8 @@ class Benchmark:
     name : str
         What users type, e.g. ``"mnist-cnn"``.
     dataset : str
-        Name understood by :func:`bench.data.load_dataset`.
+        Name understood by :func:`bench.data.load_dataset`. With ``data``, the dataset
+        whose images the network takes (``"mnist"``: 28x28 grey).
     summary : str
         One line for ``bench list``.
     pipeline : callable
@@ -47,6 +49,13 @@ class Benchmark:
         What ``bench study`` searches: full pipeline parameter names -> Optuna
         distributions, e.g. ``{"clf__C": FloatDistribution(1e-2, 1e2, log=True)}``.
         ``None``: the space of the factory's family (:data:`studies.spaces.FAMILIES`).
+    data : str or path-like, optional
+        The user's own images to train on instead of ``dataset``'s: a folder of class
+        folders, a CSV or an ``.npz`` (see :func:`bench.data.load_user_data`), fitted
+        to ``dataset``'s images. A relative path is taken from the folder a command
+        runs in, as ``--data`` is; ``--data`` replaces it.
+    label_column : str, optional
+        The label column of a CSV ``data``, when it is not ``label``, ``class``, ...
     """
 
     name: str
@@ -58,6 +67,8 @@ class Benchmark:
     batch_size: int = 128
     validation_split: float = 0.1
     search_space: Mapping[str, BaseDistribution] | None = None
+    data: str | os.PathLike | None = None
+    label_column: str | None = None
 
     @property
     def trains_by_epoch(self) -> bool:
@@ -115,10 +126,13 @@ def declaring(origin: str) -> Iterator[None]:
         _declaring.pop()
 
 
+UNREGISTERED = "not registered"  # the origin of a Benchmark built in code and used as is
+
+
 def benchmark_origin(name: str) -> str:
     """Where the registered benchmark ``name`` was declared: ``"bench"``, a file's
-    path or an installed package's name."""
-    return _ORIGINS[name]
+    path or an installed package's name; :data:`UNREGISTERED` for another name."""
+    return _ORIGINS.get(name, UNREGISTERED)
 
 
 def benchmark_names() -> list[str]:

@@ -76,7 +76,8 @@ def command_list(output_format: str = "text") -> int:
         # A baseline is fitted in one call: no epochs, no batches.
         epochs = f"{benchmark.epochs} x {benchmark.batch_size}" if benchmark.epochs else "one fit"
         origin = benchmark_origin(name)
-        rows.append((name, origin, benchmark.dataset, epochs, weights, benchmark.summary))
+        data = benchmark.dataset if benchmark.data is None else str(benchmark.data)  # the user's
+        rows.append((name, origin, data, epochs, weights, benchmark.summary))
     if output_format == "markdown":
         print(markdown_table(rows, right_aligned={3, 4}, code_columns={0}))
     else:
@@ -120,7 +121,16 @@ def command_describe(args: argparse.Namespace) -> int:
     pipeline, _ = configured_pipeline(
         benchmark, pixel_max=255.0, seed=0, epochs=None, assignments=args.assignments
     )
-    print(network_description(benchmark, pipeline, built_network(pipeline, benchmark)))
+    dataset = None
+    if args.data is not None or benchmark.data is not None:  # the user's: its classes count
+        from bench.use_cases.run import load_run_data
+
+        dataset, params = load_run_data(benchmark, data=args.data, label_column=args.label_column)
+        for note in params.get("notes", ()):
+            say(f"data: {note}")
+    n_classes = dataset.n_classes if dataset is not None else None
+    classifier = built_network(pipeline, benchmark, n_classes=n_classes)
+    print(network_description(benchmark, pipeline, classifier, dataset))
     return 0
 
 

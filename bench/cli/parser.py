@@ -243,6 +243,7 @@ def _add_describe_parser(commands) -> None:
         metavar="PARAM=VALUE",
         help="override a pipeline parameter, as for 'bench run' (repeatable)",
     )
+    _add_data_options(describe)
 
 
 def _add_predict_parser(commands) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from textwrap import shorten
 
 from tabulate import tabulate
 
@@ -225,22 +226,36 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
-def network_description(benchmark, pipeline, classifier) -> str:
-    """``bench describe``: the data, the steps before the network, and the network's
-    layers with their output shapes and weights, as the course reports tabulate them."""
-    from bench.data.catalog import dataset_geometry
+def network_description(benchmark, pipeline, classifier, dataset=None) -> str:
+    """``bench describe``: the data (the benchmark's dataset, or the user's ``dataset``),
+    the steps before the network, and the network's layers with their output shapes and
+    weights, as the course reports tabulate them."""
     from bench.figures import model_summary_text
 
-    shape, n_classes = dataset_geometry(benchmark.dataset)
     lines = [
         f"{benchmark.name}: {benchmark.summary}",
-        f"data      {benchmark.dataset}, {'x'.join(map(str, shape))} images, {n_classes} classes",
+        f"data      {_data_line(benchmark, dataset)}",
     ]
     for name, step in pipeline.steps[:-1]:
         lines.append(f"step      {name}: {step!r}")
     lines.append(f"network   {type(classifier).__name__}, {classifier.n_features_in_:,} inputs")
     lines += ["", model_summary_text(classifier.model_).rstrip()]
     return "\n".join(lines)
+
+
+def _data_line(benchmark, dataset) -> str:
+    from bench.data.catalog import dataset_geometry
+
+    if dataset is None:
+        shape, n_classes = dataset_geometry(benchmark.dataset)
+        return f"{benchmark.dataset}, {'x'.join(map(str, shape))} images, {n_classes} classes"
+    sizes = dataset.sizes
+    names = ", ".join(dataset.class_names)
+    return (
+        f"{dataset.name} ({dataset.source}): {sizes['train']:,} training and "
+        f"{sizes['test']:,} test images as {'x'.join(map(str, dataset.image_shape))}, "
+        f"{dataset.n_classes} classes ({shorten(names, 60, placeholder=' ...')})"
+    )
 
 
 def predictions_text(predictions) -> str:

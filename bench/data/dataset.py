@@ -29,6 +29,9 @@ class Dataset:
         SHA-256 identifying exactly these arrays; see :func:`dataset_digest`.
     source : str
         Where the data was loaded from.
+    user_images : bool
+        The user's own images (:func:`bench.data.load_user_data`), only fitted to the
+        network's input: new pictures are prepared for its models the same way.
     """
 
     name: str
@@ -40,6 +43,7 @@ class Dataset:
     pixel_max: float
     digest: str
     source: str
+    user_images: bool = False
 
     def __post_init__(self) -> None:
         for array in (self.X_train, self.y_train, self.X_test, self.y_test):

@@ -44,6 +44,10 @@ CACHE_NAME = "user-data"
 DECODING_VERSION = 1
 PIXEL_MAX = 255.0
 SPLIT_NAMES = ("X_train", "y_train", "X_test", "y_test")
+WHAT_DATA_IS = (
+    f"a folder of class folders of images ({IMAGE_FORMATS}), a .csv of a label and pixels "
+    "a row, or an .npz with X_train, y_train, X_test, y_test"
+)
 WHOLE_NAMES = ("X", "y")
 
 
@@ -158,9 +162,9 @@ def load_user_data(
 
 
 def _existing(path: str | os.PathLike) -> Path:
-    source = Path(path).expanduser()
+    source = Path(path).expanduser().absolute()  # the message says where it looked
     if not source.exists():
-        raise DataNotFoundError(f"no file or folder {source}")
+        raise DataNotFoundError(f"no file or folder {source}; data is {WHAT_DATA_IS}")
     return source.resolve()
 
 
@@ -176,11 +180,7 @@ def _kind(source: Path) -> str:
         return "folder"
     if source.suffix.lower() in (".csv", ".npz"):
         return source.suffix.lower()
-    raise UsageError(
-        f"cannot read {source} as data: give a folder of class folders of images "
-        f"({IMAGE_FORMATS}), a .csv of a label and pixels a row, or an .npz with "
-        "X_train, y_train, X_test, y_test"
-    )
+    raise UsageError(f"cannot read {source} as data: give {WHAT_DATA_IS}")
 
 
 def _comes_split(source: Path) -> bool:
@@ -321,6 +321,7 @@ def _user_data(source: Path, decoded: _Decoded, test_share: float, seed: int) ->
         pixel_max=PIXEL_MAX,
         digest=dataset_digest(X_train, y_train, X_test, y_test),
         source=str(source),
+        user_images=True,
     )
     return UserData(dataset, tuple(notes), share, split_seed)
 

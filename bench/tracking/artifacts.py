@@ -20,6 +20,7 @@ from mlflow.models import infer_signature
 
 import estimators
 from bench import figures
+from bench.benchmarks.registry import SHIPPED, UNREGISTERED
 from bench.data import Dataset
 from bench.errors import UsageError
 from bench.intervals import mean_interval
@@ -212,6 +213,7 @@ class ModelFacts:
     image_shape: tuple[int, ...]
     class_names: tuple[str, ...]
     pixel_max: float
+    user_images: bool = False  # see Dataset.user_images
 
     def as_metadata(self) -> dict:
         return {
@@ -219,12 +221,19 @@ class ModelFacts:
             "image_shape": list(self.image_shape),
             "class_names": list(self.class_names),
             "pixel_max": self.pixel_max,
+            "user_images": self.user_images,
         }
 
 
 def model_facts(dataset: Dataset) -> ModelFacts:
     """The :class:`ModelFacts` of a model trained on ``dataset``."""
-    return ModelFacts(dataset.name, dataset.image_shape, dataset.class_names, dataset.pixel_max)
+    return ModelFacts(
+        dataset.name,
+        dataset.image_shape,
+        dataset.class_names,
+        dataset.pixel_max,
+        user_images=dataset.user_images,
+    )
 
 
 def load_run_model(run_id: str):
@@ -253,14 +262,28 @@ def load_run_model(run_id: str):
             metadata = mlflow.models.get_model_info(uri).metadata or {}
     except (mlflow.exceptions.MlflowException, OSError):
         raise UsageError(_why_no_model(client, run)) from None
+    except ImportError as error:  # a user's classes, pickled by module name
+        raise UsageError(_why_not_importable(run, error)) from None
     params = run.data.params
     facts = ModelFacts(
         dataset=metadata.get("dataset", params.get("dataset", "")),
         image_shape=tuple(metadata.get("image_shape") or literal_eval(params["image_shape"])),
         class_names=tuple(metadata.get("class_names") or params["class_names"].split(", ")),
         pixel_max=float(metadata.get("pixel_max", 255.0)),
+        user_images=bool(metadata.get("user_images", False)),
     )
     return pipeline, facts
+
+
+def _why_not_importable(run, error: ImportError) -> str:
+    where = run.data.tags.get(vocabulary.DECLARED_IN)
+    file = where and where not in (SHIPPED, UNREGISTERED)
+    declared = f" (declared in {where})" if file else ""
+    return (
+        f"the model of run {run.info.run_id} needs the module '{error.name}', which cannot "
+        f"be imported here: give its benchmark's file{declared} with --benchmarks FILE or "
+        "BENCH_BENCHMARKS, or install its package"
+    )
 
 
 def _why_no_model(client, run) -> str:

@@ -20,6 +20,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 # Every run bench opens.
 BENCHMARK = "benchmark"  # the benchmark's name
+DECLARED_IN = "declared_in"  # where: "bench", the user's file, or a package's name
 DATASET = "dataset"
 SEED = "seed"  # the seed, or the range "0-4" on a parent of several seeds
 COMMAND = "command"  # the command line that ran it

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.data.image_decoding import Tally, fit_image
 from bench.images import ImageStyle, image_style, preprocess, read_image
 from bench.tracking.artifacts import load_run_model
 
@@ -69,8 +70,10 @@ def predict_images(
     """Classify the pictures at ``paths`` with the model run ``run_id`` logged.
 
     Each picture is prepared as the model's training images were (see
-    :mod:`bench.images`); with ``save_preprocessed``, what the model saw is written
-    there as PNG files, one per picture.
+    :mod:`bench.images`), or, for a model trained on the user's own images, fitted to
+    its input as they were (:func:`bench.data.image_decoding.fit_image`); with
+    ``save_preprocessed``, what the model saw is written there as PNG files, one per
+    picture.
 
     Raises
     ------
@@ -79,8 +82,12 @@ def predict_images(
     """
     pictures = [read_image(path) for path in paths]  # a bad file fails before the model loads
     pipeline, facts = load_run_model(run_id)
-    style = image_style(facts.dataset, facts.image_shape, facts.pixel_max)
-    images = np.stack([preprocess(picture, style) for picture in pictures])
+    if facts.user_images:  # fitted to the input as load_user_data fitted its images
+        style = None
+        images = np.stack([fit_image(picture, facts.image_shape, Tally()) for picture in pictures])
+    else:  # prepared as the dataset's images were (MNIST's framing, ...)
+        style = image_style(facts.dataset, facts.image_shape, facts.pixel_max)
+        images = np.stack([preprocess(picture, style) for picture in pictures])
     if save_preprocessed is not None:
         _save(images, paths, Path(save_preprocessed), facts.pixel_max)
     names = [facts.class_names[int(label)] for label in pipeline[-1].classes_]
@@ -91,7 +98,7 @@ def predict_images(
         for path, label, row in zip(paths, labels, rows, strict=True)
     ]
     sizes = {str(path): picture.size for path, picture in zip(paths, pictures, strict=True)}
-    return Predictions(found, _shrink_notice(sizes, style))
+    return Predictions(found, _shrink_notice(sizes, style) if style else None)
 
 
 def _ranking(pipeline, images: np.ndarray, n_classes: int) -> tuple[str | None, list]:

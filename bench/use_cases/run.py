@@ -6,13 +6,14 @@ No printing: the command line shows the :class:`RunReport` this returns.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from bench.benchmarks import Benchmark, get_benchmark
+from bench.benchmarks import Benchmark, benchmark_origin, get_benchmark
 from bench.benchmarks.configure import check_buildable, configured_pipeline
 from bench.benchmarks.overrides import all_params, shown_params
 from bench.data import Dataset, load_dataset, load_user_data
@@ -93,10 +94,16 @@ def run_benchmark(
     pipeline, overrides = configured_pipeline(
         benchmark, pixel_max=dataset.pixel_max, seed=seed, epochs=epochs, assignments=assignments
     )
-    tags = run_tags(benchmark, seed, command)
+    tags = run_tags(benchmark, seed, command, dataset=dataset.name)
     with tracked_run(
         experiment,
-        run_name(benchmark, seed=seed, epochs=epochs, overrides=overrides),
+        run_name(
+            benchmark,
+            seed=seed,
+            epochs=epochs,
+            overrides=overrides,
+            data=dataset.name if data is not None else None,
+        ),
         tags,
         client=client,
         parent_run_id=parent_run_id,
@@ -148,13 +155,17 @@ def load_run_data(
     DataError
         For the benchmark's own dataset that cannot be found, downloaded or trusted.
     """
+    declared = data is None and benchmark.data is not None
+    if data is None and benchmark.data is not None:  # the data the benchmark declares
+        data, label_column = os.fspath(benchmark.data), label_column or benchmark.label_column
     if data is None:
         return load_dataset(benchmark.dataset, progress=progress), {}
     image_shape, _ = dataset_geometry(benchmark.dataset)
     try:
         user = load_user_data(data, image_shape=image_shape, label_column=label_column)
     except DataError as error:  # the user's own files: theirs to fix, as a usage error
-        raise UsageError(str(error)) from error
+        whose = f"the data benchmark {benchmark.name} names: " if declared else ""
+        raise UsageError(whose + str(error)) from error
     params: dict[str, Any] = {"notes": user.notes}
     if user.test_share is not None:  # carved here, not given with the data
         params |= {"test_share": user.test_share, "test_split_seed": user.test_split_seed}
@@ -233,12 +244,25 @@ def run_repeats(
     experiment = experiment or benchmark.name
     close_orphaned_runs(client, experiment)
     seeds = range(seed, seed + repeats)
+    # Loaded (and cached) before the parent opens: data that cannot be read leaves no run.
+    dataset, data_params = load_run_data(
+        benchmark,
+        data=options.get("data"),
+        label_column=options.get("label_column"),
+        progress=options.get("download_progress"),
+    )
+    on_note = options.pop("on_note", None)
+    for note in data_params.get("notes", ()) if on_note else ():  # once, not per seed
+        on_note(note)
+    data_name = dataset.name if options.get("data") is not None else None
     tags = {
-        **run_tags(benchmark, seed, command),
+        **run_tags(benchmark, seed, command, dataset=dataset.name),
         vocabulary.REPEATS: repeats,
         vocabulary.SEED: _seed_range(seeds),
     }
-    title = run_name(benchmark, seeds=seeds, epochs=options.get("epochs"), overrides=overrides)
+    title = run_name(
+        benchmark, seeds=seeds, epochs=options.get("epochs"), overrides=overrides, data=data_name
+    )
     with tracked_run(experiment, title, tags, client=client) as parent:
         runs = []
         for k, each in enumerate(seeds, start=1):
@@ -289,11 +313,15 @@ def _rows_fitted(pipeline: Pipeline, n_train: int, holdout: Holdout | None) -> i
     return n_train - math.ceil(share * n_train)  # as train_test_split holds out
 
 
-def run_tags(benchmark: Benchmark, seed: int, command: str | None) -> dict[str, str]:
-    """Tags that say what ran and on which software."""
+def run_tags(
+    benchmark: Benchmark, seed: int, command: str | None, *, dataset: str | None = None
+) -> dict[str, str]:
+    """Tags that say what ran, on which ``dataset`` (default: the benchmark's), and on
+    which software."""
     tags = {
         vocabulary.BENCHMARK: benchmark.name,
-        vocabulary.DATASET: benchmark.dataset,
+        vocabulary.DECLARED_IN: benchmark_origin(benchmark.name),
+        vocabulary.DATASET: dataset or benchmark.dataset,
         vocabulary.SEED: str(seed),
     }
     return tags | provenance_tags(command)
@@ -306,9 +334,11 @@ def run_name(
     overrides: dict[str, Any],
     seed: int | None = None,
     seeds: range | None = None,
+    data: str | None = None,
 ) -> str:
     """What tells the run apart in the runs view: what it changed from the benchmark's
-    defaults, and its seed (or ``seeds``, for the parent of one run per seed).
+    defaults (``data``: the name of the user's images given instead of its dataset), and its seed
+    (or ``seeds``, for the parent of one run per seed).
 
     >>> from bench.benchmarks import get_benchmark
     >>> run_name(get_benchmark("digits-mlp"), seed=0, epochs=5, overrides={"clf__dropout": 0.2})
@@ -316,7 +346,8 @@ def run_name(
     >>> run_name(get_benchmark("digits-mlp"), seeds=range(5), epochs=None, overrides={})
     'digits-mlp seeds 0-4'
     """
-    changed = {"epochs": epochs} if epochs is not None else {}
+    changed: dict[str, Any] = {"data": data} if data is not None else {}
+    changed |= {"epochs": epochs} if epochs is not None else {}
     changed |= {name.rsplit("__", 1)[-1]: value for name, value in overrides.items()}
     words = [f"{name}={_short(value)}" for name, value in changed.items()]
     which = f"seed={seed}" if seeds is None else f"seeds {_seed_range(seeds)}"

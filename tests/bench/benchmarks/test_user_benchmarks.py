@@ -6,10 +6,15 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
 
 from bench.benchmarks import registry, user
 from bench.errors import UsageError
+from tests.helpers.user_data import digits, write_image_folder
+from tests.helpers.wheels import pip_install, write_wheel
 
 README = (Path(__file__).resolve().parents[3] / "README.md").read_text()
 # The README's example file, exactly: what a user copies is what is tested.
@@ -139,11 +144,93 @@ def test_run_and_study_a_scikit_learn_classifier_declared_in_a_file(
 
 
 @pytest.mark.slow
-def test_an_installed_package_runs_by_name(bench_command, tmp_path):
-    site = lab_package(tmp_path / "site")
-    result = bench_command("run", "digits-lab-svc", cwd=tmp_path, PYTHONPATH=str(site))
-    assert result.returncode == 0, result.stderr
-    assert "digits-lab-svc on digits" in result.stdout
+def test_a_package_installed_with_pip_lists_runs_and_predicts(bench_command, tmp_path):
+    wheel = write_wheel(
+        tmp_path,
+        name="lab-benchmarks",
+        version="1.0",
+        modules={"lab_benchmarks/__init__.py": LAB_MODULE},
+        entry_points="[bench.benchmarks]\nlab = lab_benchmarks:register_all\n",
+    )
+    site = str(pip_install(wheel, tmp_path / "site"))
+    listed = bench_command("list", cwd=tmp_path, PYTHONPATH=site)
+    assert listed.returncode == 0, listed.stderr
+    assert rows(listed.stdout)["digits-lab-svc"][1] == "lab-benchmarks"
+    ran = bench_command("run", "digits-lab-svc", cwd=tmp_path, PYTHONPATH=site)
+    assert ran.returncode == 0, ran.stderr
+    assert "digits-lab-svc on digits" in ran.stdout
+    run_id = re.search(r"run id\s+([0-9a-f]{32})", ran.stdout).group(1)
+    picture = tmp_path / "seven.png"
+    Image.fromarray(np.kron(load_digits().images[7], np.ones((4, 4))).astype(np.uint8) * 15).save(
+        picture
+    )
+    predicted = bench_command("predict", run_id, str(picture), cwd=tmp_path, PYTHONPATH=site)
+    assert predicted.returncode == 0, predicted.stderr
+    assert predicted.stdout.split()[:2] == [str(picture), "7"], predicted.stdout
+
+
+@pytest.mark.slow
+def test_predict_from_another_folder_needs_the_file_that_declared_the_network(
+    bench_command, example_file, tmp_path
+):
+    ran = bench_command(
+        "run", "digits-wide", "--benchmarks", str(example_file), "--epochs", "1", cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stderr
+    run_id = re.search(r"run id\s+([0-9a-f]{32})", ran.stdout).group(1)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    picture = elsewhere / "three.png"
+    Image.fromarray(np.kron(load_digits().images[3], np.ones((4, 4))).astype(np.uint8) * 15).save(
+        picture
+    )
+    store = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"}
+    lost = bench_command("predict", run_id, "three.png", cwd=elsewhere, **store)
+    assert error_line(lost) == (
+        f"bench: error: the model of run {run_id} needs the module 'my_benchmarks', which "
+        f"cannot be imported here: give its benchmark's file (declared in {example_file}) "
+        "with --benchmarks FILE or BENCH_BENCHMARKS, or install its package"
+    )
+    found = bench_command(
+        "predict", run_id, "three.png", "--benchmarks", str(example_file), cwd=elsewhere, **store
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith("three.png  "), found.stdout
+
+
+DECLARES_DATA = """from bench.benchmarks import Benchmark, register
+from bench.benchmarks.pipelines import mlp_pipeline
+
+register(
+    Benchmark(
+        name="scans-mlp",
+        dataset="digits",
+        summary="digits-mlp's network on the scans",
+        pipeline=mlp_pipeline,
+        params={"hidden_layer_sizes": (32,)},
+        epochs=1,
+        data="scans",
+    )
+)
+"""
+
+
+@pytest.mark.slow
+def test_a_benchmark_that_names_its_data_trains_on_it(bench_command, tmp_path):
+    file = write(tmp_path, "scans_benchmarks.py", DECLARES_DATA)
+    images, labels = digits(10, side=16)
+    write_image_folder(tmp_path / "scans", images, labels)
+    listed = bench_command("list", "--benchmarks", str(file), cwd=tmp_path)
+    assert rows(listed.stdout)["scans-mlp"][2:4] == ["scans", "1 x 128"], listed.stdout
+    ran = bench_command("run", "scans-mlp", "--benchmarks", str(file), cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "scans-mlp on scans" in ran.stdout
+    assert "data: resized 100 images from 16x16 to 8x8" in ran.stderr
+    missing = bench_command("run", "scans-mlp", "--benchmarks", str(file), cwd=tmp_path / "scans")
+    assert error_line(missing).startswith(
+        f"bench: error: the data benchmark scans-mlp names: no file or folder "
+        f"{tmp_path / 'scans' / 'scans'}; data is a folder of class folders"
+    )
 
 
 @pytest.fixture

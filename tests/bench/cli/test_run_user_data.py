@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
+from PIL import Image
 
 from tests.helpers.user_data import digits, write_image_folder, write_npz, write_pixel_csv
 
@@ -109,3 +110,70 @@ def test_data_too_small_for_a_study_s_validation_split_is_one_line(tmp_path, ben
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "too few for a study" in lines[0], done.stderr
+
+
+def test_describe_builds_the_network_for_the_user_s_classes(tmp_path, bench_command):
+    images, labels = digits(8, side=20)
+    keep = labels < 3  # three classes: the softmax has three units, not ten
+    write_image_folder(tmp_path / "three", images[keep], labels[keep])
+    done = bench_command("describe", "digits-mlp", "--data", "three", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"data      three ({tmp_path / 'three'}): 20 training and 4 test images as 8x8, "
+        "3 classes (0, 1, 2)" in done.stdout
+    ), done.stdout
+    softmax = next(line for line in done.stdout.splitlines() if line.startswith("softmax"))
+    assert "(None, 3)" in softmax and softmax.split()[-2] == str(128 * 3 + 3), softmax
+    assert "data: resized 24 images from 20x20 to 8x8" in done.stderr
+
+
+@pytest.mark.slow
+def test_repeats_on_the_user_s_data_score_one_test_split(tmp_path, bench_command):
+    images, labels = digits(10, side=12)
+    write_image_folder(tmp_path / "scans", images, labels)
+    args = ("--data", "scans", "--repeats", "2", "--epochs", "1")
+    done = bench_command("run", "digits-mlp", *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if line.startswith("data: resized")]
+    assert len(notes) == 1, done.stderr  # said once, not once per seed
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("digits-mlp").experiment_id])
+    parent = next(run for run in runs if "repeats" in run.data.tags)
+    seeds = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.data.tags["dataset"] == "scans"
+    assert parent.info.run_name == "digits-mlp data=scans epochs=1 seeds 0-1"
+    assert sorted(run.info.run_name for run in seeds) == [
+        "digits-mlp data=scans epochs=1 seed=0",
+        "digits-mlp data=scans epochs=1 seed=1",
+    ]
+    tests = {
+        d.dataset.digest
+        for run in seeds
+        for d in run.inputs.dataset_inputs
+        if {(tag.key, tag.value) for tag in d.tags} >= {("mlflow.data.context", "test")}
+    }
+    assert len(tests) == 1  # one held-out test set, whatever the seed
+
+
+@pytest.mark.slow
+def test_a_model_of_user_images_named_like_a_dataset_sees_them_as_it_trained(
+    tmp_path, bench_command
+):
+    """Scans in a folder called ``digits`` are the user's, not scikit-learn's: a new
+    picture is fitted to 8x8 as they were (grey, resized, 0..255), not cropped to its
+    ink and scaled to 17 levels as load_digits' pictures are."""
+    images, labels = digits(10, side=32)
+    write_image_folder(tmp_path / "digits", images, labels)
+    ran = bench_command("run", "digits-mlp", "--data", "digits", "--epochs", "1", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    picture = np.zeros((40, 30), dtype=np.uint8)
+    picture[5:15, 5:25] = 255  # off centre: MNIST-style framing would move it
+    Image.fromarray(picture).save(tmp_path / "bar.png")
+    run_id = run_of(tmp_path, ran).info.run_id
+    args = ("predict", run_id, "bar.png", "--save-preprocessed", "seen")
+    predicted = bench_command(*args, cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert "reduced to 8x8" not in predicted.stderr  # load_digits' note is not theirs
+    seen = np.asarray(Image.open(tmp_path / "seen" / "bar.png"))
+    expected = np.asarray(Image.fromarray(picture).resize((8, 8), Image.Resampling.LANCZOS))
+    np.testing.assert_array_equal(seen, expected)

@@ -30,6 +30,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.helpers.user_data import digits, write_image_folder
+
 START_S = 120  # bench ui: the MLflow UI starts uvicorn workers and job consumers
 STOP_S = 20
 WAIT_S = 60  # each wait on the browser; the machine is shared
@@ -89,7 +91,18 @@ def filled_store(tmp_path_factory, bench_command) -> dict:
         "study", "digits-mlp", "--trials", str(TRIALS), "--max-epochs", "1", cwd=cwd
     )
     assert study.returncode == 0, study.stderr
+    images, labels = digits(10, side=16)
+    kept = labels < 3
+    write_image_folder(cwd / "scans", images[kept], labels[kept])
+    for label, word in enumerate(("zero", "one", "two")):  # class names that are words
+        (cwd / "scans" / str(label)).rename(cwd / "scans" / word)
+    scans = bench_command(
+        "run", "digits-mlp", "--data", "scans", "--epochs", "1", "--experiment", "scans", cwd=cwd
+    )
+    assert scans.returncode == 0, scans.stderr
     return {
+        "scans_run_id": re.search(r"run id\s+([0-9a-f]{32})", scans.stdout).group(1),
+        "scans_run_page": re.search(r"run page\s+(\S+)", scans.stdout).group(1),
         "cwd": cwd,
         "run_id": re.search(r"run id\s+([0-9a-f]{32})", done.stdout).group(1),
         "run_page": re.search(r"run page\s+(\S+)", done.stdout).group(1),
@@ -435,6 +448,42 @@ def test_the_runs_views_bench_prints_show_the_scores_without_a_click(
         )
     )
     screenshot(browser, tmp_path, "runs-view-bench-study-unfolded")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(bool(NO_BROWSER), reason=f"Debian's Chromium and ChromeDriver: {NO_BROWSER}")
+def test_a_run_on_the_user_s_images_shows_their_name_and_classes(
+    filled_store, mlflow_ui, browser, tmp_path
+):
+    """The run page `bench run --data scans` printed names the data: in the run's name,
+    in its dataset, and as the class names of the folders."""
+    base = mlflow_ui["MLflow UI"]
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(on_this_ui(base, filled_store["scans_run_page"]))
+    try:
+        title = "digits-mlp data=scans epochs=1 seed=0"
+        wait.until(
+            shown.visibility_of_element_located(
+                (By.XPATH, f"//h2[normalize-space()='{title}'] | //*[@title='{title}']")
+            ),
+            message=f"the run page shows no run named {title!r}",
+        )
+        assert row_cells(browser, wait, "class_names")[:2] == [
+            "class_names",
+            "one, two, zero",
+        ]  # sorted, as Keras sorts them
+        assert row_cells(browser, wait, "dataset")[:2] == ["dataset", "scans"]
+        digest = api(base, f"runs/get?run_id={filled_store['scans_run_id']}")["run"]["inputs"]
+        shown_digest = digest["dataset_inputs"][0]["dataset"]["digest"]
+        wait.until(
+            shown.visibility_of_element_located(
+                (By.XPATH, f"//*[contains(normalize-space(), 'scans ({shown_digest[:8]}')]")
+            ),
+            message="the run page shows no dataset scans with its digest",
+        )
+    finally:
+        screenshot(browser, tmp_path, "run-page-user-data")
 
 
 def metric_of(run: dict, key: str) -> float:

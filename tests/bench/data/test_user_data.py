@@ -315,7 +315,11 @@ def test_npz_keeps_its_split_and_fits_colour_to_grey(tmp_path):
 
 def test_missing_path(tmp_path):
     message = load_error(tmp_path / "nowhere", DataNotFoundError)
-    assert message == f"no file or folder {tmp_path / 'nowhere'}"
+    assert message == (
+        f"no file or folder {tmp_path / 'nowhere'}; data is a folder of class folders of "
+        "images (PNG, JPEG, BMP, GIF, TIFF), a .csv of a label and pixels a row, or an "
+        ".npz with X_train, y_train, X_test, y_test"
+    )
 
 
 @pytest.mark.parametrize("name", ["data.txt", "picture.png", "sheet.xlsx"])
