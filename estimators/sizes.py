@@ -62,11 +62,12 @@ def cnn_weights(
     dense_layers: Sequence[int] = (128,),
     strides: int | Sequence[int] = 1,
     padding: str | Sequence[str] = "same",
-    batch_norm: bool = False,
+    batch_norm: bool | str = False,
     **ignored: object,
 ) -> int:
     """Weights of :class:`~estimators.KerasCNNClassifier`'s network on images of
-    ``image_shape`` (height, width[, channels])."""
+    ``image_shape`` (height, width[, channels]); ``batch_norm="dense"`` normalises the
+    head only."""
     height, width = image_shape[:2]
     channels = image_shape[2] if len(image_shape) > 2 else 1
     blocks = len(filters)
@@ -81,7 +82,7 @@ def cnn_weights(
         strict=True,
     ):
         total += kernel * kernel * channels * n_filters + n_filters
-        total += _BATCH_NORM_PER_UNIT * n_filters if batch_norm else 0
+        total += _BATCH_NORM_PER_UNIT * n_filters if batch_norm is True else 0
         height, width = (
             _conv_side(side, kernel, max(1, stride), block_padding) for side in (height, width)
         )
@@ -89,7 +90,10 @@ def cnn_weights(
             height, width = height // pooling, width // pooling
         channels = n_filters
     return total + mlp_weights(
-        height * width * channels, n_classes, hidden_layer_sizes=dense_layers, batch_norm=batch_norm
+        height * width * channels,
+        n_classes,
+        hidden_layer_sizes=dense_layers,
+        batch_norm=bool(batch_norm),
     )
 
 

@@ -19,6 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from studies.trials import SearchProgress
+
 ACCURACY = "validation accuracy"
 COMPLETE, PRUNED = optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
 MAXIMIZE = optuna.study.StudyDirection.MAXIMIZE
@@ -274,3 +276,60 @@ def best_so_far_figure(points: Sequence[tuple[float, float]]) -> Figure:
     ax.grid(True, alpha=0.3)
     ax.set_title("Best so far")
     return figure
+
+
+def search_progress_figure(progress: SearchProgress) -> Figure:
+    """The best sampled trial so far against the CPU minutes the search spent, and the
+    best enqueued trial as a line: what the search itself added. Each complete trial
+    is a point where it ended (enqueued ones as crosses)."""
+    figure = Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
+    ax = figure.add_subplot()
+    ended = list(zip(progress.cpu_minutes, progress.values, progress.given, strict=True))
+    for given, marker, label in ((False, "o", "sampled trial"), (True, "x", "enqueued trial")):
+        xs = [minutes for minutes, value, g in ended if g is given and value is not None]
+        ys = [value for _, value, g in ended if g is given and value is not None]
+        if xs:
+            ax.scatter(xs, ys, marker=marker, s=18, alpha=0.5, label=label)
+    steps = [
+        (minutes, value)
+        for minutes, value in zip(progress.cpu_minutes, progress.best_sampled, strict=True)
+        if value is not None
+    ]
+    if steps:
+        ax.step(*zip(*steps, strict=True), where="post", label="best sampled trial so far")
+    if progress.best_given is not None:
+        ax.axhline(
+            progress.best_given,
+            color="tab:red",
+            linestyle="--",
+            label=f"best enqueued configuration (trial {progress.best_given_trial})",
+        )
+    if progress.minutes_to_beat_given is not None:
+        ax.axvline(
+            progress.minutes_to_beat_given,
+            color="tab:green",
+            linestyle=":",
+            label=f"beaten after {progress.minutes_to_beat_given:.1f} CPU-minutes",
+        )
+    ax.set_xlim(left=0)
+    _zoom_on_the_best(ax, [v for v in progress.values if v is not None])
+    ax.set_xlabel("CPU-minutes the search spent (every process; pruned trials included)")
+    ax.set_ylabel(ACCURACY)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    verdict = (
+        "a sampled trial beat every enqueued configuration"
+        if progress.minutes_to_beat_given is not None
+        else "no sampled trial beat the enqueued configurations"
+    )
+    ax.set_title(f"What the search added: {verdict}")
+    return figure
+
+
+def _zoom_on_the_best(ax: Axes, values: Sequence[float]) -> None:
+    """Show the top of the range, where the best trials differ, not the hopeless ones."""
+    if len(values) < 2:
+        return
+    top = max(values)
+    floor = max(min(values), float(np.quantile(values, 0.25)) - 0.01)
+    ax.set_ylim(floor - 0.1 * (top - floor) - 1e-3, top + 0.1 * (top - floor) + 1e-3)

@@ -37,7 +37,13 @@ from studies.algorithms import make_pruner, make_sampler
 from studies.feature_cache import FeatureCache
 from studies.objective import TrialObjective, search_split
 from studies.options import DEFAULT_MAX_EPOCHS, DEFAULT_PRUNER, DIRECTIONS
-from studies.plots import best_so_far_figure, grid_figure, study_figures, study_notes
+from studies.plots import (
+    best_so_far_figure,
+    grid_figure,
+    search_progress_figure,
+    study_figures,
+    study_notes,
+)
 from studies.refit import Refit, refit_best
 from studies.spaces import baseline_params, known_good
 from studies.stale import enqueue, fail_stale_trials, fail_trials_of
@@ -49,6 +55,7 @@ from studies.trials import (
     best_trial,
     count_claimed,
     count_finished,
+    search_progress,
     trials_table,
 )
 from studies.worker_pool import (
@@ -142,6 +149,11 @@ class SearchComparison:
     elapsed_seconds: float
     baseline_trial: int | None = None
     trials: int = 0  # finished trials
+    # What sampling added: the best enqueued trial (baseline or known-good) and the
+    # CPU-minutes until a sampled trial beat it (None: none did).
+    best_enqueued: float | None = None
+    best_enqueued_trial: int | None = None
+    minutes_to_beat_enqueued: float | None = None
 
     @property
     def gain(self) -> float | None:
@@ -420,6 +432,8 @@ def _log_search(
         parent.log_metrics({"best_so_far": value}, step=round(seconds))
     if progress.points:
         parent.log_figure(best_so_far_figure(progress.points), "plots/best_so_far.png")
+    if len(opened.study.directions) == 1 and not opened.settings.grid:
+        _log_search_progress(parent, opened.study)
     parent.log_text(table.to_csv(index=False), "trials.csv")
     for file_name, figure in study_figures(opened.study).items():
         parent.log_figure(figure, f"plots/{file_name}")
@@ -429,6 +443,23 @@ def _log_search(
         grid = grid_figure(opened.study, opened.settings.grid)
         if grid is not None:
             parent.log_figure(grid, "grid.png")
+
+
+def _log_search_progress(parent: TrackedRun, study: optuna.Study) -> None:
+    """What sampling added over the enqueued configurations, against CPU time."""
+    added = search_progress(study)
+    if not added.cpu_minutes:
+        return
+    parent.log_figure(search_progress_figure(added), "plots/search_vs_enqueued.png")
+    if added.minutes_to_beat_given is not None:
+        parent.log_metrics({"cpu_minutes_to_beat_enqueued": added.minutes_to_beat_given})
+    parent.set_tags(
+        {
+            "sampled_beat_enqueued": "no"
+            if added.minutes_to_beat_given is None
+            else f"after {added.minutes_to_beat_given:.1f} CPU-minutes"
+        }
+    )
 
 
 def _enqueue_starting_points(opened: _OpenStudy) -> None:
@@ -495,7 +526,11 @@ def _comparison(
     if best is None or len(study.directions) != 1:
         return None
     baseline = baseline_trial(study)
+    added = search_progress(study)
     return SearchComparison(
+        best_enqueued=added.best_given,
+        best_enqueued_trial=added.best_given_trial,
+        minutes_to_beat_enqueued=added.minutes_to_beat_given,
         best_value=best.values[0],
         best_trial=best.number,
         baseline_value=baseline.values[0] if baseline else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import optuna
 import pandas as pd
@@ -14,6 +15,8 @@ from studies.stale import replaced_trials
 
 RUNNING = (optuna.trial.TrialState.RUNNING,)
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
+CPU_SECONDS_ATTR = "cpu_seconds"  # what a trial cost the process that ran it
+GIVEN_ATTRS = ("baseline", "known_good")  # trials enqueued with the study, not sampled
 
 
 def count_finished(study: optuna.Study) -> int:
@@ -103,3 +106,72 @@ def baseline_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
         if trial.user_attrs.get("baseline"):
             return trial
     return None
+
+
+def is_given(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether the trial ran a configuration enqueued with the study (the benchmark's
+    own, or a known-good one) rather than one the sampler chose."""
+    return any(trial.user_attrs.get(name) for name in GIVEN_ATTRS)
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """What the search itself added, against the CPU time it spent.
+
+    Attributes
+    ----------
+    cpu_minutes : list of float
+        CPU minutes spent by the end of each finished trial, in the order they ended
+        (every process of the study, pruned and failed trials included).
+    best_sampled : list of float or None
+        The best validation accuracy of a sampled trial so far at each of those points.
+    best_given : float or None
+        The best enqueued trial's value, with its number in ``best_given_trial``.
+    minutes_to_beat_given : float or None
+        CPU minutes until a sampled trial first beat every enqueued one; None if none did.
+    values : list of float or None
+        Each of those trials' value (None: pruned or failed), and in ``given`` whether
+        it was enqueued.
+    """
+
+    cpu_minutes: list[float]
+    best_sampled: list[float | None]
+    best_given: float | None
+    best_given_trial: int | None
+    minutes_to_beat_given: float | None
+    values: list[float | None]
+    given: list[bool]
+
+
+def search_progress(study: optuna.Study) -> SearchProgress:
+    """The study's sampled-best-so-far against CPU minutes (single objective)."""
+    ended = [
+        (trial.datetime_complete, trial)
+        for trial in study.get_trials(deepcopy=False)
+        if trial.state.is_finished() and trial.datetime_complete is not None
+    ]
+    finished = [trial for _, trial in sorted(ended, key=lambda pair: pair[0])]
+    scored = [(float(t.values[0]), t) for t in finished if t.state.name == "COMPLETE"]
+    given = [(value, trial.number) for value, trial in scored if is_given(trial)]
+    best_given = max(given, default=None)
+    values = {trial.number: value for value, trial in scored}
+    minutes: list[float] = []
+    best_sampled: list[float | None] = []
+    spent, so_far, beaten = 0.0, float("-inf"), None
+    for trial in finished:
+        spent += float(trial.user_attrs.get(CPU_SECONDS_ATTR, 0.0)) / 60
+        if trial.number in values and not is_given(trial):
+            so_far = max(so_far, values[trial.number])
+            if beaten is None and best_given is not None and so_far > best_given[0]:
+                beaten = spent
+        minutes.append(spent)
+        best_sampled.append(so_far if so_far > float("-inf") else None)
+    return SearchProgress(
+        cpu_minutes=minutes,
+        best_sampled=best_sampled,
+        best_given=best_given[0] if best_given else None,
+        best_given_trial=best_given[1] if best_given else None,
+        minutes_to_beat_given=beaten,
+        values=[values.get(trial.number) for trial in finished],
+        given=[is_given(trial) for trial in finished],
+    )

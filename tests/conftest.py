@@ -16,6 +16,9 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # cores, as `bench study --jobs` gives its workers: TensorFlow otherwise sizes its
 # thread pools to every core in every process, and they fight over them.
 share_cores(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+# For the same reason a study here runs one trial at a time unless its test asks for
+# more (the default, one per core, is tested on its own with this variable removed).
+os.environ.setdefault("BENCH_JOBS", "1")
 
 # The shared folder next to the checkout, as on the development machines.
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"

@@ -149,7 +149,7 @@ def command_predict(args: argparse.Namespace) -> int:
 def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
     from bench.runtime.backend import share_cores
 
-    jobs = 1 if args.worker_of else args.jobs
+    jobs = 1 if args.worker_of else args.jobs or _default_jobs(args)
     share_cores(jobs)  # before Keras starts its thread pools; workers inherit it
     if jobs == 1:
         start_libraries(verbose=args.verbose)
@@ -167,6 +167,25 @@ def _study_with_workers(args: argparse.Namespace, argv: list[str]) -> int:
         workers.close()
 
 
+def _default_jobs(args: argparse.Namespace) -> int:
+    """Trials at once when --jobs is not given: the machine's (see
+    :func:`~bench.runtime.backend.machine_jobs`), no more than the trials asked for."""
+    from bench.runtime.backend import machine_jobs
+
+    jobs = machine_jobs()
+    trials = _trials_asked(args)
+    if trials is not None:
+        jobs = min(jobs, trials)
+    if jobs > 1:
+        say(f"study: {jobs} trials at once, each on its share of the cores (--jobs 1: one by one)")
+    return jobs
+
+
+def _trials_asked(args: argparse.Namespace) -> int | None:
+    grid = parse_grid(args.grid)
+    return args.trials or (math.prod(len(values) for _, values in grid) if grid else None)
+
+
 def command_study(args: argparse.Namespace, argv: Sequence[str], workers=None) -> int:
     from bench.cli.progress import EpochProgress, TrialProgress, refit_notice
     from bench.cli.summaries import study_summary
@@ -174,7 +193,7 @@ def command_study(args: argparse.Namespace, argv: Sequence[str], workers=None) -
     from studies.search import StudySettings, run_study, run_worker
 
     grid = parse_grid(args.grid)
-    trials = args.trials or (math.prod(len(values) for _, values in grid) if grid else None)
+    trials = _trials_asked(args)
     if trials is None and args.timeout is None:
         raise UsageError(
             "say how long to search: --trials N, --timeout SECONDS (trials until then), "

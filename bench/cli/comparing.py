@@ -19,6 +19,7 @@ def command_compare(args: argparse.Namespace) -> int:
     from bench.tracking.history import RunRecord, experiment_runs, open_store, runs_and_children
     from bench.use_cases.compare import (
         SCORE,
+        accuracy_time_figure,
         chosen_pair,
         compare_runs,
         left_out_text,
@@ -48,6 +49,8 @@ def command_compare(args: argparse.Namespace) -> int:
             + "; `python -m bench run NAME` makes one"
         )
     pair = chosen_pair(comparison, args.pair)  # a wrong row number fails before the table
+    if args.plot:
+        _save_plot(accuracy_time_figure(comparison), args.plot)
     for name in empty:
         _note(f"experiment '{name}' has no scored runs (none with a test accuracy)")
     print(render(comparison, args.format))
@@ -62,6 +65,16 @@ def command_compare(args: argparse.Namespace) -> int:
         else:
             print(f"\n{verdict}")
     return 0
+
+
+def _save_plot(figure, path: str) -> None:
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        raise UsageError(f"--plot {path}: give a .png file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"--plot {path}: no folder {target.parent.resolve()}")
+    figure.savefig(target)
+    _note(f"wrote {target}")
 
 
 def command_report(args: argparse.Namespace) -> int:

@@ -120,6 +120,12 @@ def _add_compare_parser(commands) -> None:
         help="test the difference of these two rows (numbers from the # column) with a "
         "paired t-test over their shared seeds; with only two rows they are tested anyway",
     )
+    compare.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also draw test accuracy against training time, a point per run and each "
+        "row's mean with its 95%% interval, into this picture",
+    )
 
 
 def _add_report_parser(commands) -> None:
@@ -303,7 +309,12 @@ def _add_study_parser(commands) -> None:
         choices=PRUNERS,
         help=f"stops hopeless trials early, by epochs (default {DEFAULT_PRUNER}; networks only)",
     )
-    study.add_argument("--jobs", type=positive_int, default=1, help="trials run at once")
+    study.add_argument(
+        "--jobs",
+        type=positive_int,
+        help="trials run at once, each with its share of the cores (default: one per core, "
+        "as memory allows, no more than --trials; $BENCH_JOBS sets another default)",
+    )
     study.add_argument(
         "--objectives", default="accuracy", help="'accuracy' or 'accuracy,weights' (Pareto)"
     )

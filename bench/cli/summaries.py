@@ -98,6 +98,8 @@ def study_summary(report) -> str:
     comparison = report.comparison
     if comparison is not None:
         rows.append(("against the baseline", against_baseline(comparison)))
+        if comparison.best_enqueued is not None:
+            rows.append(("what sampling added", sampling_added(comparison)))
     refit = report.refit
     if refit is not None and refit.spreads is None:
         rows.append(("best refit, test accuracy", f"{refit.first.test.accuracy:.4f}"))
@@ -138,6 +140,17 @@ def against_baseline(comparison) -> str:
     return (
         f"{verdict}: {comparison.gain:+.4f} validation accuracy (best {comparison.best_value:.4f}, "
         f"trial {comparison.best_trial}; baseline {comparison.baseline_value:.4f}); {cost}"
+    )
+
+
+def sampling_added(comparison) -> str:
+    """Whether a sampled trial beat every configuration the study was given."""
+    given = f"trial {comparison.best_enqueued_trial}, {comparison.best_enqueued:.4f}"
+    if comparison.minutes_to_beat_enqueued is None:
+        return f"no sampled trial beat the best enqueued configuration ({given})"
+    return (
+        f"a sampled trial beat the best enqueued configuration ({given}) after "
+        f"{comparison.minutes_to_beat_enqueued:.1f} CPU-minutes"
     )
 
 

@@ -26,41 +26,46 @@ def measure(quick: bool = False) -> list[Figure]:
     """Wall-time ratio bench / bare for mnist-cnn (10 epochs; 1 epoch when quick)."""
     epochs = 1 if quick else 10
     order = ("bare", "bench") if quick else ("bare", "bench", "bench", "bare")
-    dataset = load_dataset("mnist")  # also fills the array cache bench run will read
     with tempfile.TemporaryDirectory(prefix="bench-perf-") as folder:
-        arrays = Path(folder) / "mnist.npz"
-        np.savez(
-            arrays,
-            X_train=dataset.X_train,
-            y_train=dataset.y_train,
-            X_test=dataset.X_test,
-            y_test=dataset.y_test,
-        )
         commands = {
-            "bare": [sys.executable, "-m", "bench.perf.bare_cnn", str(arrays), str(epochs)],
+            "bare": bare_cnn_command(folder, epochs),
             "bench": [sys.executable, "-m", "bench", "run", "mnist-cnn", "--epochs", str(epochs)],
         }
         seconds: dict[str, list[float]] = {"bare": [], "bench": []}
         for kind in order:
-            seconds[kind].append(_timed(commands[kind], cwd=folder))
+            seconds[kind].append(timed(commands[kind], cwd=folder))
     bare, bench = min(seconds["bare"]), min(seconds["bench"])
-    detail = (
-        f"{epochs} epochs; bench {_list(seconds['bench'])} s, bare Keras {_list(seconds['bare'])} s"
-    )
+    bench_text, bare_text = seconds_list(seconds["bench"]), seconds_list(seconds["bare"])
+    detail = f"{epochs} epochs; bench {bench_text} s, bare Keras {bare_text} s"
     return [Figure("harness", "bench run / bare Keras", bench / bare, TARGET, "x", False, detail)]
 
 
-def _timed(command: list[str], *, cwd: str) -> float:
-    env = {**os.environ, "PYTHONPATH": _repo_root()}
+def bare_cnn_command(folder: str, epochs: int) -> list[str]:
+    """The bare seed-CNN script's command, on MNIST's arrays written into ``folder``."""
+    dataset = load_dataset("mnist")  # also fills the array cache bench run will read
+    arrays = Path(folder) / "mnist.npz"
+    np.savez(
+        arrays,
+        X_train=dataset.X_train,
+        y_train=dataset.y_train,
+        X_test=dataset.X_test,
+        y_test=dataset.y_test,
+    )
+    return [sys.executable, "-m", "bench.perf.bare_cnn", str(arrays), str(epochs)]
+
+
+def timed(command: list[str], *, cwd: str) -> float:
+    """Wall seconds of ``command`` as a fresh process in ``cwd``, bench importable."""
+    env = {**os.environ, "PYTHONPATH": repo_root()}
     env.pop("MLFLOW_TRACKING_URI", None)  # the run's store lands in the temp folder
     started = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
-def _repo_root() -> str:
+def repo_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def _list(values: list[float]) -> str:
+def seconds_list(values: list[float]) -> str:
     return ", ".join(f"{value:.1f}" for value in values)

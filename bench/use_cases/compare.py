@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
 from bench.errors import UsageError
@@ -482,3 +483,31 @@ def _mean_std(mean: float, std: float, n: int) -> str:
 
 def _number(value: float, pattern: str) -> str:
     return "" if math.isnan(value) else pattern.format(value)
+
+
+def accuracy_time_figure(comparison: Comparison) -> Figure:
+    """Test accuracy against training time, one colour per row: each run a dot, the
+    row's mean a larger marker with its 95% interval, labelled ``#1 mnist-cnn``."""
+    figure = Figure(figsize=(8, 5), dpi=110, layout="constrained")
+    ax = figure.add_subplot()
+    for (_, row), configuration in zip(
+        comparison.table.iterrows(), comparison.configurations, strict=True
+    ):
+        scored = [run for run in configuration.runs if SCORE in run.metrics]
+        times = [run.metrics.get("fit_seconds", math.nan) for run in scored]
+        accuracies = [run.metrics[SCORE] for run in scored]
+        (dots,) = ax.plot(times, accuracies, "o", alpha=0.35, markersize=4)
+        low, high = row["test_accuracy_ci95_low"], row["test_accuracy_ci95_high"]
+        mean, seconds = row["test_accuracy_mean"], row["fit_seconds_mean"]
+        error = None if math.isnan(low) else [[mean - low], [high - mean]]
+        label = f"#{row['#']} {row['benchmark']} (n={row['n']})"
+        ax.errorbar(
+            seconds, mean, yerr=error, fmt="D", color=dots.get_color(), capsize=4, label=label
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("training time per run (s, log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title("Test accuracy against training time (mean and 95% interval over seeds)")
+    return figure

@@ -12,6 +12,7 @@ from scipy import stats
 from bench.errors import UsageError
 from bench.tracking.history import RunRecord, experiment_runs, open_store
 from bench.use_cases.compare import (
+    accuracy_time_figure,
     chosen_pair,
     column_names,
     compare_runs,
@@ -314,3 +315,21 @@ def test_the_logged_store_groups_seeds_refits_and_repeats_by_configuration(in_co
     b = comparison.table[comparison.table["runs"].str.contains(store.run_ids["b"][0])].iloc[0]
     assert b["test_accuracy_mean"] == pytest.approx(np.mean(list(store.accuracy["b"].values())))
     assert b["test_macro_f1_mean"] == pytest.approx(np.mean(list(store.macro_f1["b"].values())))
+
+
+def test_the_accuracy_time_picture_has_a_dot_per_run_and_each_row_s_mean_with_its_interval():
+    scores = [0.91, 0.935, 0.928]
+    runs = [record(seed, score, clf__dropout=0.2) for seed, score in enumerate(scores)]
+    runs.append(record(0, 0.5, clf__dropout=0.9))  # one run: a mean without an interval
+    comparison = compare_runs(runs)
+    (ax,) = accuracy_time_figure(comparison).axes
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [sorted(line.get_ydata()) for line in dots] == [sorted(scores), [0.5]]
+    assert sorted(dots[0].get_xdata()) == [2.0, 3.0, 4.0]  # each run's fit seconds
+    means = [container for container in ax.containers if container.has_yerr]
+    (with_interval,) = means
+    low, high = comparison.table.loc[0, ["test_accuracy_ci95_low", "test_accuracy_ci95_high"]]
+    (bar,) = with_interval.lines[2]  # the vertical error bar
+    np.testing.assert_allclose(bar.get_segments()[0][:, 1], [low, high])
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["#1 digits-mlp (n=3)", "#2 digits-mlp (n=1)"]

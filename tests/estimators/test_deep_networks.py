@@ -89,12 +89,26 @@ def test_cnn_blocks_as_the_cifar_report_builds_them():
     assert KerasCNNClassifier(**full).initialize(X, y).count_weights() == 1_250_858
 
 
-def test_augmentation_acts_in_training_only(digits):
+@pytest.mark.parametrize(
+    ("augment", "layers"),
+    [("shift_flip", {"shift", "flip"}), ("shift_rotate_zoom", {"shift", "rotate", "zoom"})],
+)
+def test_augmentation_acts_in_training_only(digits, augment, layers):
+    import keras
+
     X, y = digits[0].reshape(-1, 8, 8), digits[1]
-    clf = KerasCNNClassifier((4,), 3, 1, (8,), augment="shift_flip", epochs=1, random_state=0)
+    clf = KerasCNNClassifier((4,), 3, 1, (8,), augment=augment, epochs=1, random_state=0)
     clf.fit(X, y)
-    assert {"shift", "flip"} <= {layer.name for layer in clf.model_.layers}
+    names = [layer.name for layer in clf.model_.layers]
+    assert layers <= set(names)
+    assert "flip" not in names or augment == "shift_flip"  # a flipped digit is another
     np.testing.assert_array_equal(clf.predict_proba(X[:20]), clf.predict_proba(X[:20]))
+    augmented = keras.Model(clf.model_.inputs, clf.model_.get_layer("shift").output)
+    images = X[:20].reshape(20, -1).astype("float32")  # the model's flat input
+    training = keras.ops.convert_to_numpy(augmented(images, training=True))
+    inference = keras.ops.convert_to_numpy(augmented(images, training=False))
+    np.testing.assert_array_equal(inference, X[:20, :, :, None])
+    assert not np.allclose(training, X[:20, :, :, None])
     with pytest.raises(ValueError, match="augment='rotate' is not valid"):
         KerasCNNClassifier(augment="rotate").initialize(X, y)
 

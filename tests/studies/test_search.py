@@ -79,6 +79,14 @@ def test_study_logs_parent_and_children_and_resumes(mlflow_store):
     assert "trials.csv" in {a.path for a in client.list_artifacts(first.parent_run_id)}
     plots = artifact_paths(client, first.parent_run_id, "plots")
     assert {"plots/optimization_history.png", "plots/parallel_coordinates.png"} <= plots
+    assert "plots/search_vs_enqueued.png" in plots
+    assert parent.data.tags["sampled_beat_enqueued"]  # "no", or after how many CPU-minutes
+    study = optuna.load_study(study_name="digits-mlp", storage=open_storage(None))
+    ran = [trial for trial in study.trials if trial.state.is_finished()]
+    assert len(ran) == 2 and all(trial.user_attrs["cpu_seconds"] > 0 for trial in ran)
+    # Trial 0 is the baseline, trial 1 a known-good configuration: both enqueued.
+    assert first.comparison.best_enqueued == max(trial.value for trial in ran)
+    assert first.comparison.minutes_to_beat_enqueued is None  # nothing was sampled
     assert first.refit.rerun_command.startswith("python -m bench run digits-mlp --set ")
 
     second = run_study("digits-mlp", tiny(trials=3, pruner="none"))

@@ -104,6 +104,7 @@ def test_cnn_maps_blocks_to_per_block_tuples():
             "dense_units_1": 300,
             "dense_units_2": 30,
             "dropout": 0.25,
+            "augment": "shift_rotate_zoom",
         }
     )
     assert suggest_cnn(trial, context()) == {
@@ -114,6 +115,7 @@ def test_cnn_maps_blocks_to_per_block_tuples():
         "clf__batch_norm": True,
         "clf__dense_layers": (300, 30),
         "clf__dropout": 0.25,
+        "clf__augment": "shift_rotate_zoom",
     }
 
 
@@ -366,6 +368,7 @@ def test_deepest_cnn_fits_8x8_images():
             "n_dense": 1,
             "dense_units_1": 32,
             "dropout": 0.0,
+            "augment": "shift_rotate_zoom",  # turns and zooms on 8x8 images build too
         }
     )
     pipeline = get_benchmark("mnist-cnn").build(pixel_max=16.0, seed=0)

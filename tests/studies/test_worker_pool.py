@@ -229,3 +229,27 @@ def test_two_processes_on_one_study_share_it_without_duplicates(folder):
         epochs = int(child.data.params["clf__epochs"])
         assert len(client.get_metric_history(child.info.run_id, "loss")) == epochs
         assert child.data.metrics["val_accuracy"] == pytest.approx(trial.value)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: one trial at a time")
+def test_a_study_runs_one_trial_per_core_by_default(folder):
+    env = {key: value for key, value in folder.env.items() if not key.startswith("BENCH_JOBS")}
+    # Each process with its share of the cores, as on a machine of its own.
+    env = {key: value for key, value in env.items() if not key.startswith("TF_NUM_")}
+    done = subprocess.run(
+        [*STUDY, "--trials", "4", "--max-epochs", "5"],
+        cwd=folder.cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr
+    jobs = min(len(os.sched_getaffinity(0)), 4)  # one per core, no more than the trials
+    assert f"study: {jobs} trials at once" in done.stderr
+    folder.assert_nothing_running()
+    assert len({_pid(trial) for trial in folder.trials()}) > 1  # the workers trained too
+    _, runs = folder.runs()
+    (parent,) = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    assert parent.data.tags["jobs"] == str(jobs)

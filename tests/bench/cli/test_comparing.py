@@ -97,6 +97,17 @@ def test_report_writes_the_file_and_says_where(in_compared_store, capsys, tmp_pa
     assert target.read_text().startswith("<!DOCTYPE html>")
 
 
+def test_compare_draws_accuracy_against_time_into_the_picture_asked_for(
+    in_compared_store, capsys, tmp_path
+):
+    target = tmp_path / "accuracy-time.png"
+    assert main(["compare", "seeds", "--plot", str(target)]) == 0
+    assert f"wrote {target}" in capsys.readouterr().err
+    assert target.read_bytes().startswith(b"\x89PNG")
+    assert main(["compare", "seeds", "--plot", str(tmp_path / "a.jpg")]) == 2
+    assert "give a .png file name" in capsys.readouterr().err
+
+
 def test_report_into_a_missing_folder_is_one_line(in_compared_store, capsys, tmp_path):
     assert main(["report", "seeds", "-o", str(tmp_path / "no" / "such.html")]) == 2
     assert "cannot write the report to" in capsys.readouterr().err

@@ -110,3 +110,25 @@ def test_run_addresses_without_a_ui_say_how_to_serve_them_on_their_port(mlflow_s
         f"http://127.0.0.1:{port}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
     )
     assert rows["runs view"].startswith(f"http://127.0.0.1:{port}/#/experiments/")
+
+
+def test_what_sampling_added_names_the_best_enqueued_trial_and_when_it_was_beaten():
+    from bench.cli.summaries import sampling_added
+    from studies.search import SearchComparison
+
+    common = dict(best_trial=7, baseline_value=0.91, cpu_seconds=600.0, elapsed_seconds=300.0)
+    beaten = SearchComparison(
+        best_value=0.94,
+        best_enqueued=0.93,
+        best_enqueued_trial=1,
+        minutes_to_beat_enqueued=12.34,
+        **common,
+    )
+    assert sampling_added(beaten) == (
+        "a sampled trial beat the best enqueued configuration (trial 1, 0.9300) after "
+        "12.3 CPU-minutes"
+    )
+    kept = SearchComparison(best_value=0.93, best_enqueued=0.93, best_enqueued_trial=1, **common)
+    assert sampling_added(kept) == (
+        "no sampled trial beat the best enqueued configuration (trial 1, 0.9300)"
+    )

@@ -74,3 +74,15 @@ def test_a_failed_command_is_one_line_the_cli_prints_without_a_traceback():
     error = CommandFailed("bench study x", "lines before\nbench: error: MNIST files not found\n")
     assert isinstance(error, BenchError)  # the CLI prints these as one line, exit 1
     assert str(error) == "bench study x failed: MNIST files not found"
+
+
+@pytest.mark.slow
+def test_mnist_fast_is_timed_against_the_bare_script_in_the_same_check(mnist_root, monkeypatch):
+    from bench.perf import mnist_fast
+
+    monkeypatch.setenv("BENCH_DATA_DIR", str(mnist_root))
+    accuracy, ratio = mnist_fast.measure(quick=True)  # one epoch of each: the code path
+    assert 0.8 < accuracy.value <= 1.0 and accuracy.higher_is_better
+    assert ratio.name == "slowest training / bare seed-CNN script" and ratio.unit == "x"
+    assert 0 < ratio.value < 10 and not ratio.higher_is_better
+    assert "bare seed-CNN script, 1 epochs" in ratio.detail
