@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.errors import UsageError
-from bench.runtime.servers import Server, free_port, start_server
+from bench.runtime.servers import Server, serve_on_free_port, start_server
 from studies.storage import default_storage
 
 DEFAULT_DASHBOARD_PORT = 8080
@@ -35,14 +35,13 @@ def start_dashboard(storage: str | None = None, port: int | None = None) -> Serv
         if not path.is_file():
             raise UsageError(f"no study storage at {path}; run `python -m bench study` first")
         target = str(path)
-    port = free_port(port or DEFAULT_DASHBOARD_PORT)
-    command = [
-        program,
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--quiet",
-    ]
-    return start_server("Optuna dashboard", command, f"http://127.0.0.1:{port}", health_path="/")
+
+    def start(port: int) -> Server:
+        command = [program, target, "--host", "127.0.0.1", "--port", str(port), "--quiet"]
+        return start_server(
+            "Optuna dashboard", command, f"http://127.0.0.1:{port}", health_path="/"
+        )
+
+    # The port asked for if free, else another, as before; and another again if a
+    # second server takes it as this one starts.
+    return serve_on_free_port(start, None, port or DEFAULT_DASHBOARD_PORT)

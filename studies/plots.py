@@ -316,7 +316,7 @@ def search_progress_figure(progress: SearchProgress) -> Figure:
     ax.set_xlabel("CPU-minutes the search spent (every process; pruned trials included)")
     ax.set_ylabel(ACCURACY)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="best", fontsize="small")  # away from the lines, wherever they are
     verdict = (
         "a sampled trial beat every enqueued configuration"
         if progress.minutes_to_beat_given is not None
