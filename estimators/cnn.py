@@ -14,7 +14,7 @@ import numpy as np
 
 from estimators.keras_base import KerasImageClassifier
 
-AUGMENTATIONS = ("shift_flip", "shift_rotate_zoom")
+AUGMENTATIONS = ("flip", "shift_flip", "shift_rotate_zoom")
 
 # (filters, kernel, pool, stride, padding, dropout) of a convolutional block.
 _Block = tuple[int, int, int, int, str, float]
@@ -67,9 +67,10 @@ class KerasCNNClassifier(KerasImageClassifier):
         cost as much as the convolution: ``mnist-fast``'s two took 40% of its epoch).
     padding : {"same", "valid"} or tuple of them, default="same"
         One for all blocks or one per block.
-    augment : {None, "shift_flip", "shift_rotate_zoom"}, default=None
+    augment : {None, "flip", "shift_flip", "shift_rotate_zoom"}, default=None
         Random augmentation of the training images as Keras preprocessing layers at
-        the model's input, so they act in training only: "shift_flip" shifts images
+        the model's input, so they act in training only: "flip" flips images left to
+        right, and nothing else (centred objects: clothes); "shift_flip" shifts images
         by up to 10% of their size and flips them left to right (photographs);
         "shift_rotate_zoom" shifts them by up to 10%, turns them by up to 10 degrees
         and zooms by up to 10%, without flips, which would change what a digit or a
@@ -200,7 +201,8 @@ class KerasCNNClassifier(KerasImageClassifier):
             x = keras.layers.RandomRotation(10 / 360, fill_mode="constant", name="rotate")(x)
             x = keras.layers.RandomZoom(0.1, fill_mode="constant", name="zoom")(x)
             return keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", name="shift")(x)
-        x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", name="shift")(x)
+        if self.augment == "shift_flip":
+            x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", name="shift")(x)
         return keras.layers.RandomFlip("horizontal", name="flip")(x)
 
     def _conv_block(

@@ -256,6 +256,7 @@ class TrialObjective:
                 factory=self.benchmark.pipeline,
                 image_shape=self.data.image_shape,
                 space=self.benchmark.search_space,
+                flip_safe=self.data.flip_safe,
             )
             if self.benchmark.trains_by_epoch:
                 # Epochs are the pruner's resource, not a searched setting: every trial
@@ -281,6 +282,7 @@ class TrialObjective:
             factory=self.benchmark.pipeline,
             image_shape=self.data.image_shape,
             space=self.benchmark.search_space,
+            flip_safe=self.data.flip_safe,
         )
         if not self.benchmark.trains_by_epoch:
             return {}

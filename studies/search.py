@@ -18,11 +18,13 @@ from typing import Any
 import optuna
 import pandas as pd
 import psutil
+from optuna.distributions import BaseDistribution
 
 from bench.benchmarks import Benchmark, benchmark_origin, get_benchmark
 from bench.benchmarks.configure import check_trains_by_epoch
 from bench.benchmarks.overrides import resolve_overrides
 from bench.data import Dataset
+from bench.errors import UsageError
 from bench.tracking import vocabulary
 from bench.tracking.runs import (
     TrackedRun,
@@ -45,7 +47,7 @@ from studies.plots import (
     study_notes,
 )
 from studies.refit import Refit, refit_best
-from studies.spaces import baseline_params, known_good
+from studies.spaces import baseline_params, changed_distributions, known_good
 from studies.stale import enqueue, fail_stale_trials, fail_trials_of
 from studies.storage import default_storage, open_storage
 from studies.trials import (
@@ -299,6 +301,8 @@ def _open_study(
         optuna.storages.fail_stale_trials(study)
     close_orphaned_runs(client, experiment)
     dataset, _ = load_run_data(benchmark, data=settings.data, label_column=settings.label_column)
+    if not settings.grid:
+        _check_space_unchanged(study, benchmark, dataset)
     split = search_split(
         dataset,
         train_size=settings.train_size,
@@ -316,6 +320,28 @@ def _open_study(
         feature_cache=feature_cache,
         command=command,
     )
+
+
+def _check_space_unchanged(study: optuna.Study, benchmark: Benchmark, dataset: Dataset) -> None:
+    """Refuse, before any work, to resume a study whose trials sampled choices this
+    space no longer offers: Optuna would fail every new trial."""
+    stored: dict[str, BaseDistribution] = {}
+    for trial in study.get_trials(deepcopy=False):
+        for name, found in trial.distributions.items():
+            stored.setdefault(name, found)
+    changed = changed_distributions(
+        stored,
+        benchmark.build(pixel_max=dataset.pixel_max, seed=None),
+        image_shape=dataset.image_shape,
+        space=benchmark.search_space,
+        flip_safe=dataset.flip_safe,
+    )
+    if changed:
+        raise UsageError(
+            f"study '{study.study_name}' was searched over other choices than this version "
+            f"of bench offers ({'; '.join(changed)}): its trials stay as they are; start "
+            "a new study with --study-name NAME"
+        )
 
 
 def settled(settings: StudySettings, benchmark: Benchmark) -> StudySettings:
@@ -467,12 +493,17 @@ def _enqueue_starting_points(opened: _OpenStudy) -> None:
     every trial is compared against); the next ones, configurations known to train
     well, so that even a short study tries them."""
     pipeline = opened.benchmark.build(pixel_max=opened.dataset.pixel_max, seed=None)
-    factory, shape = opened.benchmark.pipeline, opened.dataset.image_shape
     space = opened.benchmark.search_space  # the benchmark's own, if it declares one
-    params = baseline_params(pipeline, factory=factory, image_shape=shape, space=space)
+    where = {
+        "factory": opened.benchmark.pipeline,
+        "image_shape": opened.dataset.image_shape,
+        "space": space,
+        "flip_safe": opened.dataset.flip_safe,
+    }
+    params = baseline_params(pipeline, **where)
     # skip_if_exists: processes starting a new study together enqueue each once.
     enqueue(opened.study, params, {"baseline": True}, skip_if_exists=True)
-    for configuration in known_good(pipeline, factory=factory, image_shape=shape, space=space):
+    for configuration in known_good(pipeline, **where):
         enqueue(opened.study, configuration, {"known_good": True}, skip_if_exists=True)
 
 

@@ -78,7 +78,8 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "downsample": CategoricalDistribution(("pool", "stride")),
     "n_dense": IntDistribution(1, 2),
     "dense_units": IntDistribution(16, 512, log=True),
-    # training-only augmentation that keeps a digit a digit and a shirt a shirt
+    # training-only augmentation that keeps a digit a digit and a shirt a shirt; flips
+    # join where a mirrored image keeps its class (see _flips_if_safe)
     "augment": CategoricalDistribution((None, "shift_rotate_zoom")),
     # HOG features
     "orientations": IntDistribution(4, 14),
@@ -114,10 +115,13 @@ class SpaceContext:
         ``(height, width)`` of the benchmark's images.
     cells_per_block : int, default=1
         The HOG step's (fixed) block size in cells, its larger side.
+    flip_safe : bool, default=False
+        A mirrored image keeps its class (``Dataset.flip_safe``): flips may be sampled.
     """
 
     image_shape: tuple[int, ...]
     cells_per_block: int = 1
+    flip_safe: bool = False
 
 
 def distribution(name: str, context: SpaceContext) -> Distribution:
@@ -161,9 +165,19 @@ def _cells_that_fit(
     return CategoricalDistribution(cells)
 
 
+def _flips_if_safe(base: CategoricalDistribution, context: SpaceContext) -> Distribution:
+    # A mirrored shirt is a shirt, a mirrored 2 is not a 2: flips alone (the mildest,
+    # for centred objects) and shifts with flips (what cifar10-cnn trains with) only
+    # where the dataset says a flip keeps the class.
+    if not context.flip_safe:
+        return base
+    return CategoricalDistribution((*base.choices, "flip", "shift_flip"))
+
+
 _NARROWING: dict[str, Callable[[Any, SpaceContext], Distribution]] = {
     "n_blocks": _most_blocks,
     "pixels_per_cell": _cells_that_fit,
+    "augment": _flips_if_safe,
 }
 
 
@@ -458,12 +472,14 @@ def check_declared_space(space: Mapping[str, BaseDistribution], pipeline: Pipeli
             )
 
 
-def space_context(pipeline: Pipeline, *, image_shape: tuple[int, ...]) -> SpaceContext:
+def space_context(
+    pipeline: Pipeline, *, image_shape: tuple[int, ...], flip_safe: bool = False
+) -> SpaceContext:
     """The :class:`SpaceContext` of ``pipeline`` on images of ``image_shape``."""
     block = getattr(pipeline.named_steps.get("hog"), "cells_per_block", 1)
     # HOGTransformer takes an int or a (rows, cols) pair; the larger side must fit.
     block = max(block) if isinstance(block, tuple | list) else int(block)
-    return SpaceContext(tuple(image_shape), cells_per_block=block)
+    return SpaceContext(tuple(image_shape), cells_per_block=block, flip_safe=flip_safe)
 
 
 # --- the optimizer, common to every family ----------------------------------------------
@@ -517,6 +533,7 @@ def suggest_params(
     factory: Callable[..., Pipeline],
     image_shape: tuple[int, ...],
     space: Mapping[str, BaseDistribution] | None = None,
+    flip_safe: bool = False,
 ) -> dict[str, Any]:
     """Sample every searched parameter of ``space``, else of the family of ``factory``.
 
@@ -532,6 +549,8 @@ def suggest_params(
         ``(height, width)`` of the benchmark's images.
     space : mapping or None
         The benchmark's own ``search_space``: sampled alone, under its own names.
+    flip_safe : bool, default=False
+        The dataset's ``flip_safe``: whether flips may be sampled as augmentation.
 
     Returns
     -------
@@ -542,7 +561,7 @@ def suggest_params(
     if space is not None:
         check_declared_space(space, pipeline)
         return {name: suggest_from(trial, name, found) for name, found in space.items()}
-    context = space_context(pipeline, image_shape=image_shape)
+    context = space_context(pipeline, image_shape=image_shape, flip_safe=flip_safe)
     family = family_of(factory)
     params = family.suggest(trial, context)
     return params | suggest_optimizer(trial, context) if family.by_epoch else params
@@ -554,6 +573,7 @@ def baseline_params(
     factory: Callable[..., Pipeline],
     image_shape: tuple[int, ...],
     space: Mapping[str, BaseDistribution] | None = None,
+    flip_safe: bool = False,
 ) -> dict[str, Any]:
     """The benchmark's own configuration as Optuna parameters, for a study's first trial.
 
@@ -562,7 +582,8 @@ def baseline_params(
     (9 filters, say, when it offers 8, 16, 32, 64) are left out; Optuna samples those.
     Epochs are not searched: the objective gives the baseline trial the benchmark's own
     (within the study's budget).
-    ``factory``, ``image_shape`` and ``space`` are as for :func:`suggest_params`.
+    ``factory``, ``image_shape``, ``space`` and ``flip_safe`` are as for
+    :func:`suggest_params`.
 
     Returns
     -------
@@ -577,12 +598,57 @@ def baseline_params(
             for name, found in space.items()
             if name in params and holds(found, params[name])
         }
-    context = space_context(pipeline, image_shape=image_shape)
+    context = space_context(pipeline, image_shape=image_shape, flip_safe=flip_safe)
     family = family_of(factory)
     params = family.baseline(pipeline)
     if family.by_epoch:
         params |= baseline_optimizer(pipeline, context)
     return {name: value for name, value in params.items() if in_space(name, value, context)}
+
+
+def changed_distributions(
+    stored: Mapping[str, BaseDistribution],
+    pipeline: Pipeline,
+    *,
+    image_shape: tuple[int, ...],
+    space: Mapping[str, BaseDistribution] | None = None,
+    flip_safe: bool = False,
+) -> list[str]:
+    """Parameters an existing study sampled from choices this space no longer offers,
+    each as ``"name: (old choices) then, (new choices) now"``.
+
+    Optuna refuses to sample a categorical parameter from other choices than a study's
+    earlier trials (a space grown by a version of bench, say), so a resumed study would
+    fail every new trial. ``stored`` maps names to the distributions the study's trials
+    recorded; the other arguments are as for :func:`suggest_params`.
+    """
+    context = space_context(pipeline, image_shape=image_shape, flip_safe=flip_safe)
+    changed = []
+    for name, old in stored.items():
+        new = _current_distribution(name, context, space)
+        if new is None:
+            continue
+        try:
+            optuna.distributions.check_distribution_compatibility(old, new)
+        except ValueError:
+            changed.append(f"{name}: {_choices(old)} then, {_choices(new)} now")
+    return changed
+
+
+def _current_distribution(
+    name: str, context: SpaceContext, space: Mapping[str, BaseDistribution] | None
+) -> BaseDistribution | None:
+    if space is not None:
+        return space.get(name)
+    if re.sub(r"_\d+$", "", name) not in DISTRIBUTIONS and name not in DISTRIBUTIONS:
+        return None  # a grid's or a declared space's name: not this table's
+    return distribution(name, context)
+
+
+def _choices(found: BaseDistribution) -> str:
+    if isinstance(found, CategoricalDistribution):
+        return "(" + ", ".join(map(str, found.choices)) + ")"
+    return type(found).__name__
 
 
 def suggest_baseline(
@@ -592,6 +658,7 @@ def suggest_baseline(
     factory: Callable[..., Pipeline],
     image_shape: tuple[int, ...],
     space: Mapping[str, BaseDistribution] | None = None,
+    flip_safe: bool = False,
 ) -> None:
     """Suggest, in the baseline trial, the values :func:`baseline_params` enqueued, so
     the sampler learns from them; arguments as for :func:`suggest_params`."""
@@ -600,7 +667,7 @@ def suggest_baseline(
         for name in baseline:
             suggest_from(trial, name, space[name])
         return
-    context = space_context(pipeline, image_shape=image_shape)
+    context = space_context(pipeline, image_shape=image_shape, flip_safe=flip_safe)
     for name in baseline:
         suggest(trial, name, context)
 
@@ -683,13 +750,14 @@ def known_good(
     factory: Callable[..., Pipeline],
     image_shape: tuple[int, ...],
     space: Mapping[str, BaseDistribution] | None = None,
+    flip_safe: bool = False,
 ) -> list[dict[str, Any]]:
     """The :data:`KNOWN_GOOD` configurations of the family of ``factory`` that fit this
     study's space (a HOG pipeline takes the MLP ones with its own HOG setting), none for
     a declared ``space``; arguments as for :func:`suggest_params`."""
     if space is not None:
         return []
-    context = space_context(pipeline, image_shape=image_shape)
+    context = space_context(pipeline, image_shape=image_shape, flip_safe=flip_safe)
     family = family_of(factory)
     configurations = KNOWN_GOOD.get(family.name.removeprefix("hog-"), ())
     extra = baseline_hog(pipeline) if family.name == "hog-mlp" else {}

@@ -150,7 +150,10 @@ register(
         pipeline=cnn_pipeline,
         params=FAST_CNN,
         epochs=2,
-        batch_size=128,
+        # 125 divides the 54,000 training and 6,000 validation images: no short last
+        # batch, for which Keras would trace its training and validation steps a
+        # second time (0.5-0.7 s of a 5-second fit).
+        batch_size=125,
     )
 )
 register(

@@ -86,6 +86,8 @@ class DatasetEntry(Protocol):
     def pixel_max(self) -> float: ...
     @property
     def apt_package(self) -> str | None: ...
+    @property
+    def flip_safe(self) -> bool: ...
 
     @property
     def layouts(self) -> tuple[Layout, ...]:
@@ -145,6 +147,9 @@ class IdxDataset:
         Largest possible pixel value.
     apt_package : str or None
         Debian package installing the files under ``/usr/share/datasets/<name>/``.
+    flip_safe : bool
+        A left-right mirrored image keeps its class (a shirt, not a digit): studies
+        may then try flips as augmentation.
     """
 
     name: str
@@ -158,6 +163,7 @@ class IdxDataset:
     image_shape: tuple[int, int] = (28, 28)
     pixel_max: float = 255.0
     apt_package: str | None = None
+    flip_safe: bool = False
 
     @property
     def files(self) -> tuple[IdxFile, IdxFile, IdxFile, IdxFile]:
@@ -181,7 +187,7 @@ class SvhnEntry:
 
     Parameters
     ----------
-    name, title, class_names, mirrors, image_shape, pixel_max, apt_package
+    name, title, class_names, mirrors, image_shape, pixel_max, apt_package, flip_safe
         As for :class:`IdxDataset`; ``image_shape`` is (height, width, channels).
     train, test : PublishedFile
         The two ``.mat`` files.
@@ -196,6 +202,7 @@ class SvhnEntry:
     image_shape: tuple[int, int, int] = (32, 32, 3)
     pixel_max: float = 255.0
     apt_package: str | None = None
+    flip_safe: bool = False
 
     @property
     def layouts(self) -> tuple[Layout]:
@@ -214,7 +221,7 @@ class CifarEntry:
 
     Parameters
     ----------
-    name, title, class_names, mirrors, image_shape, pixel_max, apt_package
+    name, title, class_names, mirrors, image_shape, pixel_max, apt_package, flip_safe
         As for :class:`IdxDataset`; ``image_shape`` is (height, width, channels).
     archive : PublishedFile
         The ``.tar.gz`` archive, the only file with a published checksum.
@@ -241,6 +248,7 @@ class CifarEntry:
     image_shape: tuple[int, int, int] = (32, 32, 3)
     pixel_max: float = 255.0
     apt_package: str | None = None
+    flip_safe: bool = False
 
     @property
     def folder_files(self) -> tuple[str, ...]:
@@ -336,6 +344,7 @@ FASHION_MNIST = IdxDataset(
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
     ),
     apt_package="dataset-fashion-mnist",
+    flip_safe=True,
 )
 
 IDX_CATALOG: dict[str, IdxDataset] = {entry.name: entry for entry in (MNIST, FASHION_MNIST)}
@@ -377,6 +386,7 @@ CIFAR10 = CifarEntry(
         size=170_052_171,
     ),
     mirrors=("https://www.cs.toronto.edu/~kriz/",),
+    flip_safe=True,
 )
 
 CATALOG: dict[str, DatasetEntry] = {**IDX_CATALOG, SVHN.name: SVHN, CIFAR10.name: CIFAR10}

@@ -32,6 +32,9 @@ class Dataset:
     user_images : bool
         The user's own images (:func:`bench.data.load_user_data`), only fitted to the
         network's input: new pictures are prepared for its models the same way.
+    flip_safe : bool
+        A left-right mirrored image keeps its class (clothes, objects; not digits).
+        Unknown for the user's own images, so False there.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Dataset:
     digest: str
     source: str
     user_images: bool = False
+    flip_safe: bool = False
 
     def __post_init__(self) -> None:
         for array in (self.X_train, self.y_train, self.X_test, self.y_test):

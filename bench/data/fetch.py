@@ -265,6 +265,7 @@ def _dataset(
         pixel_max=entry.pixel_max,
         digest=digest or dataset_digest(X_train, y_train, X_test, y_test),
         source=str(source),
+        flip_safe=entry.flip_safe,
     )
 
 

@@ -199,6 +199,35 @@ def test_cnn_blocks_never_pool_the_image_away(shape, most):
     assert trial.distributions["n_blocks"].high == most
 
 
+@pytest.mark.parametrize(("flip_safe", "flips"), [(False, False), (True, True)])
+def test_flips_are_sampled_only_where_a_mirrored_image_keeps_its_class(flip_safe, flips):
+    # 40 random CNN trials sample every augmentation the space holds (1 in 20,000 miss).
+    benchmark = get_benchmark("fashion-cnn")
+    pipeline = benchmark.build(pixel_max=255.0, seed=0)
+    sampled = {
+        params["augment"]
+        for params, _ in sampled_trials(
+            40,
+            lambda t: suggest_params(
+                t, pipeline, factory=benchmark.pipeline, image_shape=MNIST, flip_safe=flip_safe
+            ),
+        )
+    }
+    assert {None, "shift_rotate_zoom"} <= sampled
+    assert ({"flip", "shift_flip"} <= sampled) is flips
+    assert ({"flip", "shift_flip"} & sampled == set()) is not flips
+
+
+def test_a_flipping_benchmark_keeps_its_flips_in_its_baseline_on_flip_safe_data():
+    benchmark = get_benchmark("cifar10-cnn")
+    pipeline = benchmark.build(pixel_max=255.0, seed=0)
+    shape = (32, 32, 3)
+    kept = baseline_params(pipeline, factory=benchmark.pipeline, image_shape=shape, flip_safe=True)
+    dropped = baseline_params(pipeline, factory=benchmark.pipeline, image_shape=shape)
+    assert kept["augment"] == "shift_flip"
+    assert "augment" not in dropped  # sampled instead: the space cannot hold it
+
+
 def test_sampling_reads_the_table():
     # What a trial records as its distributions is the table's, narrowed only where the
     # benchmark says so: one declaration, read by sampling and by the baseline check.

@@ -34,6 +34,7 @@ def test_archive_loads_through_load_dataset(cifar, tmp_path, monkeypatch):
     assert dataset.class_names[0] == "airplane"
     assert dataset.class_names[9] == "truck"
     assert dataset.pixel_max == 255.0
+    assert dataset.flip_safe  # a mirrored horse is a horse: studies may flip
     assert dataset.source == str(archive)
     assert dataset.digest == dataset_digest(*cifar.joined(batches))
     assert load_cifar10(download=False, verify=False).digest == dataset.digest

@@ -122,6 +122,7 @@ def test_tiny_dataset_loads_gzipped_and_plain(idx, tmp_path):
         assert dataset.class_names == ("a", "b", "c")
         assert dataset.sizes == {"train": 6, "test": 3}
         assert dataset.image_shape == (4, 4)
+        assert not dataset.flip_safe  # unless the entry says so
 
 
 # Each damages the files written by idx.write_dataset(directory, arrays) and returns the
@@ -575,6 +576,7 @@ def test_real_fashion_mnist_loads_and_verifies():
     assert dataset.name == "fashion-mnist"
     assert dataset.class_names[0] == "T-shirt/top"
     assert dataset.class_names[9] == "Ankle boot"
+    assert dataset.flip_safe
 
 
 # --- the package ---------------------------------------------------------------------------
