@@ -132,10 +132,15 @@ def distribution(name: str, context: SpaceContext) -> Distribution:
     UsageError
         If no HOG cell size fits the images with the pipeline's block size.
     """
-    entry = re.sub(r"_\d+$", "", name)
+    entry = _table_entry(name)
     base = DISTRIBUTIONS[entry if entry in DISTRIBUTIONS else name]
     narrow = _NARROWING.get(entry)
     return narrow(base, context) if narrow else base
+
+
+def _table_entry(name: str) -> str:
+    """The :data:`DISTRIBUTIONS` entry a numbered parameter reads (``units_3``: ``units``)."""
+    return re.sub(r"_\d+$", "", name)
 
 
 def _most_blocks(base: IntDistribution, context: SpaceContext) -> IntDistribution:
@@ -640,7 +645,7 @@ def _current_distribution(
 ) -> BaseDistribution | None:
     if space is not None:
         return space.get(name)
-    if re.sub(r"_\d+$", "", name) not in DISTRIBUTIONS and name not in DISTRIBUTIONS:
+    if _table_entry(name) not in DISTRIBUTIONS and name not in DISTRIBUTIONS:
         return None  # a grid's or a declared space's name: not this table's
     return distribution(name, context)
 
