@@ -285,11 +285,20 @@ def search_progress_figure(progress: SearchProgress) -> Figure:
     figure = Figure(figsize=(8, 4.5), dpi=110, layout="constrained")
     ax = figure.add_subplot()
     ended = list(zip(progress.cpu_minutes, progress.values, progress.given, strict=True))
-    for given, marker, label in ((False, "o", "sampled trial"), (True, "x", "enqueued trial")):
+    # The enqueued crosses are drawn over the lines: the best of them sits on its own
+    # dashed line, where a faint cross underneath could not be seen.
+    looks = (
+        (False, {"marker": "o", "s": 18, "alpha": 0.5, "label": "sampled trial"}),
+        (
+            True,
+            {"marker": "x", "s": 40, "color": "tab:red", "zorder": 3, "label": "enqueued trial"},
+        ),
+    )
+    for given, look in looks:
         xs = [minutes for minutes, value, g in ended if g is given and value is not None]
         ys = [value for _, value, g in ended if g is given and value is not None]
         if xs:
-            ax.scatter(xs, ys, marker=marker, s=18, alpha=0.5, label=label)
+            ax.scatter(xs, ys, **look)
     steps = [
         (minutes, value)
         for minutes, value in zip(progress.cpu_minutes, progress.best_sampled, strict=True)
@@ -312,7 +321,13 @@ def search_progress_figure(progress: SearchProgress) -> Figure:
             label=f"beaten after {progress.minutes_to_beat_given:.1f} CPU-minutes",
         )
     ax.set_xlim(left=0)
-    _zoom_on_the_best(ax, [v for v in progress.values if v is not None])
+    _zoom_on_the_best(
+        ax,
+        [v for v in progress.values if v is not None],
+        keep=[
+            v for v, g in zip(progress.values, progress.given, strict=True) if g and v is not None
+        ],
+    )
     ax.set_xlabel("CPU-minutes the search spent (every process; pruned trials included)")
     ax.set_ylabel(ACCURACY)
     ax.grid(True, alpha=0.3)
@@ -326,10 +341,13 @@ def search_progress_figure(progress: SearchProgress) -> Figure:
     return figure
 
 
-def _zoom_on_the_best(ax: Axes, values: Sequence[float]) -> None:
-    """Show the top of the range, where the best trials differ, not the hopeless ones."""
+def _zoom_on_the_best(ax: Axes, values: Sequence[float], keep: Sequence[float] = ()) -> None:
+    """Show the top of the range, where the best trials differ, not the hopeless ones,
+    but never cut off a value of ``keep`` (the configurations the search was given,
+    which it is measured against)."""
     if len(values) < 2:
         return
     top = max(values)
     floor = max(min(values), float(np.quantile(values, 0.25)) - 0.01)
+    floor = min([floor, *keep])
     ax.set_ylim(floor - 0.1 * (top - floor) - 1e-3, top + 0.1 * (top - floor) + 1e-3)

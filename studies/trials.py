@@ -72,14 +72,14 @@ def rerun_command(
     settings = trial.user_attrs.get("pipeline_params", {})
     defaults = benchmark.build(pixel_max=255.0, seed=0).get_params(deep=True)
     args = ["python", "-m", "bench", "run", benchmark.name]
-    try:
-        origin = benchmark_origin(benchmark.name)
-    except KeyError:  # a Benchmark built in code and never registered: no file to name
-        origin = ""
+    origin = benchmark_origin(benchmark.name)  # UNREGISTERED: built in code, no file
     if origin.endswith(".py"):  # declared in the user's file, which the rerun needs too
         args += ["--benchmarks", origin]
     args += data_options  # --data PATH: the user's images the study searched on
-    for key, value in settings.items():
+    for key, stored in settings.items():
+        # Optuna stores the settings as JSON, which turns a tuple of layer widths into a
+        # list: written back as the tuple a user types (and that the default is).
+        value = tuple(stored) if isinstance(stored, list) else stored
         if key in defaults and defaults[key] == value:
             continue
         args += ["--set", f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"]

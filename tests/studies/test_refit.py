@@ -78,6 +78,27 @@ def test_the_rerun_command_sets_only_what_differs_from_the_benchmark():
     )
 
 
+def test_the_rerun_command_writes_stored_tuples_as_a_user_types_them(tmp_path):
+    from bench.benchmarks import get_benchmark
+    from studies.trials import rerun_command
+
+    # Through a real journal, which stores the settings as JSON (a tuple comes back a list).
+    storage = open_storage(str(tmp_path / "optuna.journal"))
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    settings = {"clf__hidden_layer_sizes": (64, 32), "clf__dropout": 0.1}
+    study.add_trial(optuna.trial.create_trial(value=0.9, user_attrs={"pipeline_params": settings}))
+    stored = optuna.load_study(study_name="s", storage=storage).trials[0]
+    assert stored.user_attrs["pipeline_params"]["clf__hidden_layer_sizes"] == [64, 32]
+    benchmark = get_benchmark("digits-mlp")
+    assert rerun_command(benchmark, stored) == (
+        "python -m bench run digits-mlp --set 'clf__hidden_layer_sizes=(64, 32)'"
+    )
+    own = optuna.trial.create_trial(
+        value=0.9, user_attrs={"pipeline_params": {"clf__hidden_layer_sizes": [128]}}
+    )
+    assert rerun_command(benchmark, own) == "python -m bench run digits-mlp"  # the default
+
+
 def test_the_rerun_command_names_the_user_s_benchmark_file(monkeypatch):
     from bench.benchmarks import get_benchmark, registry
     from studies.trials import rerun_command

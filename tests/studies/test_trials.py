@@ -4,6 +4,7 @@ Optuna study whose trials carry the CPU time each cost."""
 import optuna
 import pytest
 
+from studies.plots import search_progress_figure
 from studies.trials import CPU_SECONDS_ATTR, search_progress
 
 
@@ -48,3 +49,14 @@ def test_a_search_that_never_beats_what_it_was_given_says_so():
     )
     assert progress.minutes_to_beat_given is None  # a tie is not a gain
     assert progress.best_sampled == [None, 0.95, 0.95]
+
+
+def test_the_picture_keeps_every_enqueued_trial_in_view_and_on_top():
+    # Twelve sampled trials near the top would zoom the axis past the baseline at 0.80.
+    sampled = [("sampled", 0.90 + 0.003 * k, 60) for k in range(12)]
+    progress = search_progress(_study([("baseline", 0.80, 60), ("known_good", 0.93, 60), *sampled]))
+    ax = search_progress_figure(progress).axes[0]
+    low, high = ax.get_ylim()
+    assert low < 0.80 and high > 0.933
+    crosses = [c for c in ax.collections if c.get_label() == "enqueued trial"]
+    assert crosses and crosses[0].get_zorder() > max(line.get_zorder() for line in ax.lines)
