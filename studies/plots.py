@@ -287,7 +287,7 @@ def search_progress_figure(progress: SearchProgress) -> Figure:
     ended = list(zip(progress.cpu_minutes, progress.values, progress.given, strict=True))
     # The enqueued crosses are drawn over the lines: the best of them sits on its own
     # dashed line, where a faint cross underneath could not be seen.
-    looks = (
+    looks: tuple[tuple[bool, dict[str, Any]], ...] = (
         (False, {"marker": "o", "s": 18, "alpha": 0.5, "label": "sampled trial"}),
         (
             True,

@@ -384,8 +384,9 @@ def _wait_for_any(servers, every_minute=None) -> None:
 
 def start_libraries(*, verbose: bool) -> None:
     """Import Keras (its backend's start-up lines hidden) and quiet MLflow's logging."""
-    from bench.runtime.backend import import_keras
+    from bench.runtime.backend import import_keras, share_cores
 
+    share_cores(1)  # a SLURM task's cores, not the node's (`bench study` shared them first)
     import_keras(quiet=not verbose)
     if not verbose:
         from bench.tracking.store import quiet_mlflow

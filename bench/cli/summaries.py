@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
 from textwrap import shorten
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def run_summary(report) -> str:
@@ -88,13 +95,31 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2g} s"
 
 
+def trial_counts(states: pd.Series) -> str:
+    """``"12 trials (5 pruned, 1 failed, 2 still queued)"``: the trials that ran, and
+    what else the study holds (a queued starting point a short study never reached)."""
+    counts = states.value_counts()
+    ran = int(counts.get("COMPLETE", 0) + counts.get("PRUNED", 0) + counts.get("FAIL", 0))
+    others = [
+        f"{int(counts[state])} {word}"
+        for state, word in (
+            ("PRUNED", "pruned"),
+            ("FAIL", "failed"),
+            ("RUNNING", "running elsewhere"),
+            ("WAITING", "still queued"),
+        )
+        if counts.get(state, 0)
+    ]
+    return f"{_count(ran, 'trial')}" + (f" ({', '.join(others)})" if others else "")
+
+
 def study_summary(report) -> str:
     """Top trials, the test score of the refitted best, and how to re-run it."""
     trials = report.table
     value_column = "value" if "value" in trials else "values_0"
     top = trials[trials["state"] == "COMPLETE"].sort_values(value_column, ascending=False)
     lines = [readable(top.head(5)).to_string(index=False), ""]
-    rows = [("study", f"{report.study.study_name}: {len(trials)} trials")]
+    rows = [("study", f"{report.study.study_name}: {trial_counts(trials['state'])}")]
     comparison = report.comparison
     if comparison is not None:
         rows.append(("against the baseline", against_baseline(comparison)))
@@ -212,17 +237,31 @@ def ui_addresses(uri: str, servers) -> str:
 
 
 def server_addresses(server, storage: str | None) -> str:
-    """What ``bench server`` prints: its address, and what each worker machine runs."""
+    """What ``bench server`` prints: its address, what each worker machine runs, and
+    how a SLURM cluster runs the study as a job array with the refit after it."""
     storage = storage or "postgresql://USER@DB_HOST/DB"
+    script = shlex.quote(str(slurm_job_script()))
+    study = "NAME --trials N"
     rows = [
         ("MLflow tracking server", f"{server.address}  (UI, runs and artifacts)"),
         (
             "on each machine",
-            f"MLFLOW_TRACKING_URI={server.address} python -m bench study NAME --trials N "
+            f"MLFLOW_TRACKING_URI={server.address} python -m bench study {study} "
             f"--storage {storage}",
         ),
+        (
+            "on a SLURM cluster",
+            f"export MLFLOW_TRACKING_URI={server.address} BENCH_STORAGE={storage}",
+        ),
+        ("", f"array=$(sbatch --parsable --array=1-4 {script} {study})"),
+        ("", f"sbatch --dependency=afterany:$array {script} {study}  # the refit, once"),
     ]
     return table(rows)
+
+
+def slurm_job_script() -> Path:
+    """The job script shipped with bench that runs a study as a SLURM job array."""
+    return Path(str(resources.files("bench.cli") / "bench-study.sbatch"))
 
 
 def load_model_code(uri: str, run_id: str) -> str:

@@ -26,12 +26,40 @@ def quiet_libraries() -> None:
         warnings.filterwarnings("ignore", module=rf"{module}(\.|$)")
 
 
+# A SLURM task's share of its node. SLURM without CPU binding (task/none, common) leaves
+# the process's affinity at the whole node, so its grant has to be read from here.
+SLURM_CPUS_VARIABLE = "SLURM_CPUS_PER_TASK"
+SLURM_MEMORY_VARIABLES = ("SLURM_MEM_PER_NODE", "SLURM_MEM_PER_CPU")  # megabytes
+
+
 def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity, not the machine's count)."""
+    """CPU cores this process may run on: its affinity, not the machine's count, and
+    no more than a SLURM task's ``--cpus-per-task``."""
+    cores = _affinity()
+    granted = _slurm_number(SLURM_CPUS_VARIABLE)
+    return min(cores, granted) if granted else cores
+
+
+def _affinity() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def available_memory() -> int:
+    """Bytes this process may still use: the machine's available memory, no more than a
+    SLURM task's ``--mem`` (or ``--mem-per-cpu`` times its cores)."""
+    available = psutil.virtual_memory().available
+    per_node, per_cpu = (_slurm_number(name) for name in SLURM_MEMORY_VARIABLES)
+    granted = per_node or (per_cpu * usable_cores() if per_cpu else 0)
+    return min(available, granted * 2**20) if granted else available
+
+
+def _slurm_number(name: str) -> int:
+    """A whole number SLURM set in the environment; 0 if unset (or not a number)."""
+    text = os.environ.get(name, "").strip()
+    return int(text) if text.isdigit() else 0
 
 
 JOBS_VARIABLE = "BENCH_JOBS"
@@ -55,7 +83,7 @@ def machine_jobs() -> int:
         if not text.isdigit() or int(text) < 1:
             raise UsageError(f"{JOBS_VARIABLE}={text!r} is not valid; use a whole number >= 1")
         return int(text)
-    memory = psutil.virtual_memory().available // TRIAL_MEMORY_BYTES
+    memory = available_memory() // TRIAL_MEMORY_BYTES
     return max(1, min(usable_cores(), memory))
 
 
@@ -68,7 +96,9 @@ def share_cores(workers: int) -> int:
     imported; worker processes inherit the setting. Returns the threads each gets.
     """
     threads = max(1, usable_cores() // max(1, workers))
-    if workers > 1:
+    # One worker on all the cores it may use keeps the frameworks' defaults; a SLURM
+    # task granted fewer cores than its affinity shows must not spread over the node.
+    if workers > 1 or threads < _affinity():
         # TensorFlow reads these when its runtime starts: the op kernels of a worker
         # use ``threads`` threads, with up to two ops in flight at once.
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))

@@ -61,3 +61,13 @@ def process_is_gone(identity: str) -> bool:
 def _start_text(process: psutil.Process) -> str:
     # Seconds since the epoch, to the clock tick psutil reads them in.
     return f"{process.create_time():.2f}"
+
+
+def slurm_job() -> tuple[str, str]:
+    """The SLURM job this process runs in and its array task: ``("1234", "2")`` for
+    task 2 of array job 1234, ``("1235", "")`` for a plain job, ``("", "")`` outside
+    SLURM."""
+    array = os.environ.get("SLURM_ARRAY_JOB_ID", "")
+    if array:
+        return array, os.environ.get("SLURM_ARRAY_TASK_ID", "")
+    return os.environ.get("SLURM_JOB_ID", ""), ""

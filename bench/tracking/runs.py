@@ -24,7 +24,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 from bench.errors import TrackingError
 from bench.runtime import environment
 from bench.runtime.interrupts import interruption
-from bench.runtime.processes import process_is_gone, this_process
+from bench.runtime.processes import process_is_gone, slurm_job, this_process
 from bench.tracking import vocabulary
 from bench.tracking.store import experiment_id, open_client
 from bench.tracking.views import update_runs_view
@@ -150,6 +150,7 @@ def tracked_run(
         exp_id = experiment_id(client, experiment)
         all_tags = {**standard_tags(), **{key: str(value) for key, value in tags.items()}}
         all_tags[vocabulary.WORKER] = this_process()
+        all_tags |= _slurm_tags()
         if parent_run_id:
             all_tags[vocabulary.PARENT] = parent_run_id
         run_id = client.create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id
@@ -177,6 +178,14 @@ def tracked_run(
     else:
         client.set_terminated(run_id, status="FINISHED")
         _show_in_runs_view(run)
+
+
+def _slurm_tags() -> dict[str, str]:
+    """Which SLURM job and array task opened the run, so that the MLflow UI tells the
+    tasks of a job array apart; none outside SLURM."""
+    job, task = slurm_job()
+    tags = {vocabulary.SLURM_JOB: job} if job else {}
+    return tags | ({vocabulary.SLURM_TASK: task} if task else {})
 
 
 def _show_in_runs_view(run: TrackedRun) -> None:

@@ -83,6 +83,9 @@ def quiet_mlflow() -> None:
     for name in ("mlflow", "alembic", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Against a tracking server MLflow writes "View run ... at" to stdout as each run
+    # ends: a study's terminal (or a SLURM job's output) filled with two lines a trial.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
 
 

@@ -46,6 +46,10 @@ def runs_view_state(runs: Sequence) -> dict:
     columns = [_column("metrics", name) for name in scores]
     if any(vocabulary.TRIAL_STATE in run.data.tags for run in runs):
         columns.append(_column("tags", vocabulary.TRIAL_STATE))
+    # A study run as a SLURM job array: which job and task trained each trial.
+    for tag in (vocabulary.SLURM_JOB, vocabulary.SLURM_TASK):
+        if any(tag in run.data.tags for run in runs):
+            columns.append(_column("tags", tag))
     columns += [_column("params", name) for name in differing_params(runs)]
     columns.append(DATASET_COLUMN)
     return {

@@ -26,6 +26,8 @@ SEED = "seed"  # the seed, or the range "0-4" on a parent of several seeds
 COMMAND = "command"  # the command line that ran it
 WORKER = "bench.worker"  # host:pid:start of the process that opened the run
 ERROR = "error"  # why a run FAILED or was KILLED, in one line
+SLURM_JOB = "slurm_job"  # the SLURM job that ran it (an array's own id for its tasks)
+SLURM_TASK = "slurm_task"  # the array task that ran it
 
 # `bench run --repeats K`: on the parent run, K.
 REPEATS = "repeats"

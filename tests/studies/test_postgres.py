@@ -76,8 +76,9 @@ def test_three_machines_work_on_one_study(machines, postgres_url, tracking_serve
     folders, env = machines(3)
     processes = [start(study_command(study, 12, postgres_url), f, env) for f in folders]
     for process in processes:
-        _, stderr = process.communicate(timeout=600)
+        stdout, stderr = process.communicate(timeout=600)
         assert process.returncode == 0, stderr
+        assert "View run" not in stdout + stderr  # MLflow's own line as each run ends
     loaded, trials = trials_of(study, postgres_url)
     counted = [trial for trial in trials if "surplus" not in trial.user_attrs]
     assert len(counted) == 12 and count_finished(loaded) == 12

@@ -132,3 +132,11 @@ def test_what_sampling_added_names_the_best_enqueued_trial_and_when_it_was_beate
     assert sampling_added(kept) == (
         "no sampled trial beat the best enqueued configuration (trial 1, 0.9300)"
     )
+
+
+def test_the_study_line_counts_the_trials_that_ran_and_says_what_else_it_holds():
+    from bench.cli.summaries import trial_counts
+
+    states = pd.Series(["COMPLETE", "PRUNED", "PRUNED", "FAIL", "WAITING", "COMPLETE"])
+    assert trial_counts(states) == "5 trials (2 pruned, 1 failed, 1 still queued)"
+    assert trial_counts(pd.Series(["COMPLETE"])) == "1 trial"

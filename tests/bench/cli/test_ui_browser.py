@@ -22,14 +22,13 @@ from pathlib import Path
 
 import psutil
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.helpers.browser import ASSISTANT_CLOSED, NO_BROWSER, chromium
 from tests.helpers.user_data import digits, write_image_folder
 
 START_S = 120  # bench ui: the MLflow UI starts uvicorn workers and job consumers
@@ -37,19 +36,6 @@ STOP_S = 20
 WAIT_S = 60  # each wait on the browser; the machine is shared
 EPOCHS = 2
 TRIALS = 3
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium tries to reach Google, and nothing here reaches the internet.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1000",
-)
 # The SHA-256 of the bytes an <img> shows, as hex (its src is a blob: URL).
 SHA256_OF_IMAGE = """
 const [image, done] = arguments;
@@ -62,18 +48,7 @@ fetch(image.src)
 """
 SCREENSHOTS_VARIABLE = "BENCH_SCREENSHOTS"
 README_SCREENSHOTS = ("runs-view-bench-run", "runs-view-bench-study-unfolded")
-ASSISTANT_CLOSED = """
-localStorage.setItem("mlflow.assistant.fab.autoOpenedOnFirstLoad_v1", "true");
-localStorage.setItem("mlflow.assistant.panelOpen_v1", "false");
-"""
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")  # a cell without the value shows "-"
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-NO_BROWSER = ", ".join(
-    f"no `{name}` on PATH"
-    for name, path in [("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)]
-    if path is None
-)
 
 
 @pytest.fixture(scope="module")
@@ -170,18 +145,8 @@ def running(member: psutil.Process) -> bool:
 
 @pytest.fixture
 def browser(tmp_path):
-    """Debian's Chromium, headless, with a fresh profile; nothing downloaded."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(WAIT_S)
-    try:
+    with chromium(tmp_path / "chromium-profile", WAIT_S) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def api(base: str, path: str, body: dict | None = None) -> dict:

@@ -55,6 +55,31 @@ def test_runs_carry_mlflow_standard_source_tags_and_the_process(mlflow_store):
     assert tags["benchmark"] == "x"
 
 
+@pytest.mark.parametrize(
+    ("slurm", "expected"),
+    [
+        (
+            {"SLURM_JOB_ID": "1236", "SLURM_ARRAY_JOB_ID": "1234", "SLURM_ARRAY_TASK_ID": "2"},
+            {"slurm_job": "1234", "slurm_task": "2"},
+        ),
+        ({"SLURM_JOB_ID": "1237"}, {"slurm_job": "1237"}),
+        ({}, {}),
+    ],
+)
+def test_a_run_names_the_slurm_job_and_array_task_that_ran_it(
+    mlflow_store, monkeypatch, slurm, expected
+):
+    for name in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in slurm.items():
+        monkeypatch.setenv(name, value)
+    client = open_client()
+    with tracked_run("slurm", "run", {}, client=client) as run:
+        pass
+    tags = client.get_run(run.run_id).data.tags
+    assert {key: value for key, value in tags.items() if key.startswith("slurm")} == expected
+
+
 def test_many_params_go_in_one_call_and_mlflow_batches_them(mlflow_store):
     client = open_client()
     params = {f"p{i:03d}": i for i in range(250)}  # more than MLflow's 100 per request
