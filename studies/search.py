@@ -25,6 +25,7 @@ from bench.benchmarks.configure import check_trains_by_epoch
 from bench.benchmarks.overrides import resolve_overrides
 from bench.data import Dataset
 from bench.errors import UsageError
+from bench.runtime.processes import slurm_job
 from bench.tracking import vocabulary
 from bench.tracking.runs import (
     TrackedRun,
@@ -213,7 +214,10 @@ def run_study(
     tags = _parent_tags(opened, jobs=1 + (len(workers.processes) if workers else 0))
     name = opened.study.study_name
     progress = BestSoFar()
-    with tracked_run(opened.experiment, f"study {name}", tags, client=opened.client) as parent:
+    # A SLURM array's tasks each open a parent run of the one study: named apart.
+    task = slurm_job()[1]
+    run_name = f"study {name}" + (f" task {task}" if task else "")
+    with tracked_run(opened.experiment, run_name, tags, client=opened.client) as parent:
         parent.log_params(_parent_params(opened))
         worker_failures = _search(opened, parent, workers, [*trial_callbacks, progress])
         cpu_seconds = _cpu_seconds()

@@ -115,8 +115,9 @@ def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     if RETRY_OF_ATTR in trial.user_attrs:
         return
     attrs = {RETRY_OF_ATTR: trial.number}
-    if trial.user_attrs.get("baseline"):
-        attrs["baseline"] = True
+    for given in ("baseline", "known_good"):  # a retry of a given trial is one too
+        if trial.user_attrs.get(given):
+            attrs[given] = True
     # The parameters it was queued with (the baseline's) count even where the trial
     # stopped before suggesting them all.
     params = {**trial.user_attrs.get(ENQUEUED_ATTR, {}), **trial.params}
