@@ -142,6 +142,9 @@ def test_a_job_array_shares_one_study_and_the_refit_runs_once_after_it(
     tasks = {run.data.tags["slurm_task"] for run in trials}
     assert tasks <= {"0", "1", "2"} and len(tasks) >= 2, tasks  # two tasks ran at once
     searching = [run for run in parents if "slurm_task" in run.data.tags]
+    assert sorted(run.info.run_name for run in searching) == [
+        f"study {study} task {task}" for task in ("0", "1", "2")
+    ]
     assert {run.data.tags["jobs"] for run in searching} == {"1"}  # its one core: one trial
     assert all("test_accuracy" not in run.data.metrics for run in searching)
     view = client.get_experiment_by_name("digits-mlp study").tags[VIEW_TAG]

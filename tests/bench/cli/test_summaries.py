@@ -140,3 +140,17 @@ def test_the_study_line_counts_the_trials_that_ran_and_says_what_else_it_holds()
     states = pd.Series(["COMPLETE", "PRUNED", "PRUNED", "FAIL", "WAITING", "COMPLETE"])
     assert trial_counts(states) == "5 trials (2 pruned, 1 failed, 1 still queued)"
     assert trial_counts(pd.Series(["COMPLETE"])) == "1 trial"
+
+
+def test_bench_server_prints_how_to_submit_the_shipped_job_script_with_its_addresses():
+    from types import SimpleNamespace
+
+    from bench.cli.summaries import server_addresses, slurm_job_script
+
+    storage = "postgresql://bench@db/optuna"
+    text = server_addresses(SimpleNamespace(address="http://login:5000"), storage)
+    script = slurm_job_script()
+    assert script.is_file() and "#SBATCH" in script.read_text()
+    assert f"export MLFLOW_TRACKING_URI=http://login:5000 BENCH_STORAGE={storage}" in text
+    assert f"sbatch --parsable --array=1-4 {script} NAME --trials N" in text
+    assert f"sbatch --dependency=afterany:$array {script} NAME --trials N" in text
