@@ -41,7 +41,8 @@ def studied(tmp_path_factory) -> Studied:
         # to the next folder a test works in.
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         # No max_epochs and no pruner: the defaults `bench study digits-mlp` runs with.
-        settings = StudySettings(trials=4, sampler="random", seed=0, train_size=400)
+        # Three given trials (never pruned) and three sampled ones for Hyperband to judge.
+        settings = StudySettings(trials=6, sampler="random", seed=0, train_size=400)
         report = run_study("digits-mlp", settings)
         handout = experiment_report(report.experiment)
     client = MlflowClient(uri)
