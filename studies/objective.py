@@ -38,7 +38,7 @@ from estimators.sizes import stored_numbers
 from studies.feature_cache import FeatureCache, with_cached_features
 from studies.spaces import suggest_baseline, suggest_params
 from studies.stale import SURPLUS_ATTR, mark_worker, requeue_interrupted
-from studies.trials import CPU_SECONDS_ATTR, GIVEN_ATTRS, count_claimed
+from studies.trials import CPU_SECONDS_ATTR, count_claimed, is_given
 
 
 def search_split(
@@ -316,8 +316,8 @@ class TrialObjective:
     ) -> tuple[dict[str, list[float]], float, optuna.TrialPruned | None]:
         """Fit; return (history, seconds, None), or for a pruned trial (the epochs it
         trained, seconds, the TrialPruned to re-raise once the run is closed)."""
-        given = any(trial.user_attrs.get(name) for name in GIVEN_ATTRS)
-        callbacks = [PruneOnValidation(trial, report=len(self.objectives) == 1, prune=not given)]
+        report = len(self.objectives) == 1
+        callbacks = [PruneOnValidation(trial, report=report, prune=not is_given(trial))]
         if self.deadline is not None:
             callbacks.append(StopAtDeadline(self.deadline))
         # Keras' own History misses the epoch a callback stops training in; this one

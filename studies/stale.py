@@ -26,6 +26,7 @@ INTERRUPTED_ATTR = "interrupted"
 SURPLUS_ATTR = "surplus"
 RETRY_OF_ATTR = "retry_of"
 ENQUEUED_ATTR = "enqueued_params"
+GIVEN_ATTRS = ("baseline", "known_good")  # trials enqueued with the study, not sampled
 _MARKS = (STALE_ATTR, INTERRUPTED_ATTR, SURPLUS_ATTR)
 # Its retried_trial_number is what reads the heartbeat's mark of a retry.
 _HEARTBEAT_RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback
@@ -115,7 +116,7 @@ def _retry_once(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     if RETRY_OF_ATTR in trial.user_attrs:
         return
     attrs = {RETRY_OF_ATTR: trial.number}
-    for given in ("baseline", "known_good"):  # a retry of a given trial is one too
+    for given in GIVEN_ATTRS:  # a retry of a given trial is one too
         if trial.user_attrs.get(given):
             attrs[given] = True
     # The parameters it was queued with (the baseline's) count even where the trial

@@ -11,12 +11,11 @@ import optuna
 import pandas as pd
 
 from bench.benchmarks import Benchmark, benchmark_origin
-from studies.stale import replaced_trials
+from studies.stale import GIVEN_ATTRS, replaced_trials
 
 RUNNING = (optuna.trial.TrialState.RUNNING,)
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
 CPU_SECONDS_ATTR = "cpu_seconds"  # what a trial cost the process that ran it
-GIVEN_ATTRS = ("baseline", "known_good")  # trials enqueued with the study, not sampled
 
 
 def count_finished(study: optuna.Study) -> int:
@@ -108,7 +107,7 @@ def baseline_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
     return None
 
 
-def is_given(trial: optuna.trial.FrozenTrial) -> bool:
+def is_given(trial: optuna.trial.FrozenTrial | optuna.Trial) -> bool:
     """Whether the trial ran a configuration enqueued with the study (the benchmark's
     own, or a known-good one) rather than one the sampler chose."""
     return any(trial.user_attrs.get(name) for name in GIVEN_ATTRS)
