@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 # First, so that Keras and its backend start there, without TensorFlow's start-up lines.
 from estimators import backends  # noqa: F401
@@ -101,6 +101,18 @@ class KerasCNNClassifier(KerasImageClassifier):
     >>> cnn.predict_proba(images[:2]).shape
     (2, 10)
     """
+
+    # Settings that take one value for every block or a value per block (`bench run
+    # --set pool=(1, 2, 1, 2)` reads this).
+    per_layer_params: ClassVar[tuple[str, ...]] = (
+        "filters",
+        "kernel_sizes",
+        "strides",
+        "pool",
+        "padding",
+        "conv_dropout",
+        "dropout",
+    )
 
     def __init__(
         self,

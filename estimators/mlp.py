@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.utils import check_scalar
@@ -73,6 +73,10 @@ class KerasMLPClassifier(KerasImageClassifier):
     >>> mlp.count_weights()  # 64*64+64 + 64*10+10
     4810
     """
+
+    # Settings that take one value for every layer or a value per layer (`bench run
+    # --set dropout=(0.5, 0.5, 0.0)` reads this).
+    per_layer_params: ClassVar[tuple[str, ...]] = ("dropout",)
 
     def __init__(
         self,

@@ -79,7 +79,8 @@ def resolve_overrides(pipeline: Pipeline, assignments: Iterable[str]) -> dict[st
     for text in assignments:
         name, value = parse_assignment(text)
         full = _resolve_name(name, params, pipeline.steps[-1][0])
-        resolved[full] = _checked_value(name, value, params.get(full))
+        per_layer = _is_per_layer(pipeline, full)
+        resolved[full] = _checked_value(name, value, params.get(full), per_layer=per_layer)
     return resolved
 
 
@@ -102,9 +103,21 @@ def _resolve_name(name: str, params: Mapping[str, Any], classifier_step: str) ->
     raise UsageError(f"unknown parameter '{name}'; valid: {', '.join(valid)}")
 
 
-def _checked_value(name: str, value: Any, default: Any) -> Any:
+def _is_per_layer(pipeline: Pipeline, full: str) -> bool:
+    """Whether ``full`` (``clf__pool``) takes one value or one per layer, as the
+    estimator's ``per_layer_params`` says."""
+    step, _, name = full.partition("__")
+    estimator = pipeline.named_steps.get(step)
+    return name in getattr(estimator, "per_layer_params", ())
+
+
+def _checked_value(name: str, value: Any, default: Any, *, per_layer: bool = False) -> Any:
     if default is None:
         return value
+    if per_layer:
+        checked = _per_layer_value(value, default)
+        if checked is not None:
+            return checked
     # True is an int to Python, but epochs=True or batch_norm=1 is a mistake.
     if isinstance(value, bool) == isinstance(default, bool):
         if isinstance(value, type(default)):
@@ -114,3 +127,24 @@ def _checked_value(name: str, value: Any, default: Any) -> Any:
         if isinstance(default, tuple) and isinstance(value, list):
             return tuple(value)
     raise UsageError(f"--set {name}={value!r}: expected {type(default).__name__} like {default!r}")
+
+
+def _per_layer_value(value: Any, default: Any) -> Any:
+    """``value`` as one setting for every layer or a tuple of one per layer, when it is
+    of the default's kind (pool=2 or pool=(1, 2, 1, 2) where the default is 2); None
+    otherwise."""
+    sample = default[0] if isinstance(default, tuple | list) and default else default
+    kind = type(sample)
+    values = value if isinstance(value, tuple | list) else (value,)
+    if not values or not all(_of_kind(each, kind) for each in values):
+        return None
+    if isinstance(value, tuple | list):
+        return tuple(kind(each) for each in value)
+    return kind(value)
+
+
+def _of_kind(value: Any, kind: type) -> bool:
+    # True is an int to Python, but pool=True is a mistake; an int is a fine float.
+    if isinstance(value, bool) != (kind is bool):
+        return False
+    return isinstance(value, kind) or (kind is float and isinstance(value, int))

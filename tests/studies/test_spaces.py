@@ -99,6 +99,8 @@ def test_cnn_maps_blocks_to_per_block_tuples():
             "kernel_1": 5,
             "kernel_2": 3,
             "downsample": "stride",
+            "convs": 1,
+            "conv_dropout": 0.1,
             "batch_norm": True,
             "n_dense": 2,
             "dense_units_1": 300,
@@ -112,11 +114,52 @@ def test_cnn_maps_blocks_to_per_block_tuples():
         "clf__kernel_sizes": (5, 3),
         "clf__strides": 2,
         "clf__pool": 1,
+        "clf__conv_dropout": 0.1,
         "clf__batch_norm": True,
         "clf__dense_layers": (300, 30),
         "clf__dropout": 0.25,
         "clf__augment": "shift_rotate_zoom",
     }
+
+
+@pytest.mark.parametrize(
+    "downsample, strides, pool", [("pool", 1, (1, 2, 1, 2)), ("stride", (1, 2, 1, 2), 1)]
+)
+def test_cnn_blocks_of_two_convolutions_downsample_and_drop_out_at_their_end(
+    downsample, strides, pool
+):
+    # The VGG way: two convolutions per block, the block's pool (or stride), and its
+    # dropout, on the second.
+    trial = FixedTrial(
+        {
+            "n_blocks": 2,
+            "convs": 2,
+            "filters_1": 32,
+            "filters_2": 64,
+            "kernel_1": 3,
+            "kernel_2": 5,
+            "downsample": downsample,
+            "conv_dropout": 0.25,
+            "batch_norm": True,
+            "n_dense": 1,
+            "dense_units_1": 128,
+            "dropout": 0.4,
+            "augment": None,
+        }
+    )
+    params = suggest_cnn(trial, context())
+    assert params["clf__filters"] == (32, 32, 64, 64)
+    assert params["clf__kernel_sizes"] == (3, 3, 5, 5)
+    assert params["clf__strides"] == strides
+    assert params["clf__pool"] == pool
+    assert params["clf__conv_dropout"] == (0.0, 0.25, 0.0, 0.25)
+    pipeline = get_benchmark("mnist-cnn").build(pixel_max=255.0, seed=0)
+    pipeline.set_params(**params)
+    X, y = tiny_images(MNIST, 255.0)
+    classifier = pipeline[-1]
+    classifier.initialize(pipeline[:-1].fit_transform(X, y), y)
+    # 28 -> 14 -> 7 either way: halved once per block, not once per convolution.
+    assert classifier.model_.get_layer("flatten").input.shape[1:] == (7, 7, 64)
 
 
 def test_hog_maps_orientations_and_cell_size():
@@ -311,17 +354,25 @@ def check_mlp(trial_params, params):
 
 def check_cnn(trial_params, params):
     filters, kernels = params["clf__filters"], params["clf__kernel_sizes"]
-    assert len(filters) == len(kernels) == trial_params["n_blocks"]
-    assert filters == tuple(trial_params[f"filters_{k}"] for k in range(1, len(filters) + 1))
-    assert kernels == tuple(trial_params[f"kernel_{k}"] for k in range(1, len(kernels) + 1))
+    blocks, convs = trial_params["n_blocks"], trial_params["convs"]
+    assert len(filters) == len(kernels) == blocks * convs
+    assert filters[::convs] == tuple(trial_params[f"filters_{k}"] for k in range(1, blocks + 1))
+    assert kernels[::convs] == tuple(trial_params[f"kernel_{k}"] for k in range(1, blocks + 1))
     for k in range(1, DISTRIBUTIONS["n_blocks"].high + 1):
-        assert (f"filters_{k}" in trial_params) is (k <= len(filters))
-        assert (f"kernel_{k}" in trial_params) is (k <= len(filters))
+        assert (f"filters_{k}" in trial_params) is (k <= blocks)
+        assert (f"kernel_{k}" in trial_params) is (k <= blocks)
     assert params["clf__dense_layers"] == tuple(
         trial_params[f"dense_units_{k}"] for k in range(1, trial_params["n_dense"] + 1)
     )
     strided = trial_params["downsample"] == "stride"
-    assert (params["clf__strides"], params["clf__pool"]) == ((2, 1) if strided else (1, 2))
+    if convs == 1:
+        assert (params["clf__strides"], params["clf__pool"]) == ((2, 1) if strided else (1, 2))
+        assert params["clf__conv_dropout"] == trial_params["conv_dropout"]
+    else:  # halved and dropped out once per block, at its last convolution
+        downsampled = params["clf__strides"] if strided else params["clf__pool"]
+        assert downsampled == (1, 2) * blocks
+        ends = params["clf__conv_dropout"][convs - 1 :: convs]
+        assert ends == (trial_params["conv_dropout"],) * blocks
 
 
 # --- the sampled networks build -----------------------------------------------------
@@ -393,6 +444,8 @@ def test_deepest_cnn_fits_8x8_images():
             **{f"filters_{k}": 8 for k in (1, 2, 3)},
             **{f"kernel_{k}": 5 for k in (1, 2, 3)},
             "downsample": "pool",
+            "convs": 1,
+            "conv_dropout": 0.0,
             "batch_norm": False,
             "n_dense": 1,
             "dense_units_1": 32,

@@ -51,3 +51,35 @@ def test_mistakes_are_usage_errors(pipeline, text, message):
 
 def test_an_int_is_accepted_for_a_float_parameter(pipeline):
     assert resolve_overrides(pipeline, ["dropout=0"]) == {"clf__dropout": 0.0}
+
+
+def test_per_block_settings_take_one_value_or_one_per_block():
+    # What the estimators take (one pool for every block, or one per block) is what
+    # --set takes: a study's re-run command writes pools per block.
+    cnn = get_benchmark("mnist-cnn").build(pixel_max=255.0, seed=0)
+    resolved = resolve_overrides(
+        cnn,
+        ["pool=(1, 2, 1, 2)", "kernel_sizes=3", "conv_dropout=(0, 0.25)", "padding=valid"],
+    )
+    assert resolved == {
+        "clf__pool": (1, 2, 1, 2),
+        "clf__kernel_sizes": 3,
+        "clf__conv_dropout": (0.0, 0.25),
+        "clf__padding": "valid",
+    }
+    cnn.set_params(**resolved | {"clf__filters": (8, 8, 16, 16)})
+    assert cnn[-1].get_params()["pool"] == (1, 2, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("pool=(1, 2.5)", "expected int"),
+        ("pool=(True, 2)", "expected int"),
+        ("epochs=(1, 2)", "expected int"),
+    ],
+)
+def test_per_block_values_are_still_checked(text, message):
+    cnn = get_benchmark("mnist-cnn").build(pixel_max=255.0, seed=0)
+    with pytest.raises(UsageError, match=message):
+        resolve_overrides(cnn, [text])
