@@ -69,17 +69,13 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "batch_norm": CategoricalDistribution((False, True)),
     # deep MLPs: depth Dense layers (softmax included) of one width
     "depth": IntDistribution(2, 40),
-    # CNN topology: n_blocks conv blocks of convs convolutions of filters_k and kernel_k
-    # each (two stacked 3x3 see as far as one 5x5, with a non-linearity between: the
-    # VGG way), each block down-sampled by a max-pool of 2 or by a stride of 2 in its
-    # last convolution (the mnist-fast way: cheaper on a CPU) and dropped out at its
-    # end by conv_dropout, then n_dense Dense layers of dense_units_k
+    # CNN topology: n_blocks conv blocks of filters_k and kernel_k, each down-sampled by
+    # a max-pool of 2 or by a stride of 2 (the mnist-fast way: cheaper on a CPU), then
+    # n_dense Dense layers of dense_units_k
     "n_blocks": IntDistribution(1, 3),
-    "convs": IntDistribution(1, 2),
     "filters": CategoricalDistribution((8, 16, 32, 64, 128)),
     "kernel": CategoricalDistribution((3, 5)),
     "downsample": CategoricalDistribution(("pool", "stride")),
-    "conv_dropout": FloatDistribution(0.0, 0.5),
     "n_dense": IntDistribution(1, 2),
     "dense_units": IntDistribution(16, 512, log=True),
     # training-only augmentation that keeps a digit a digit and a shirt a shirt; flips
@@ -265,50 +261,27 @@ def suggest_mlp(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
 
 
 def suggest_cnn(trial: optuna.Trial, context: SpaceContext) -> dict[str, Any]:
-    """A CNN topology: per-block filters and kernels, one or two convolutions per
-    block, each block down-sampled by a pool or a stride of 2 and dropped out, batch
-    norm, one or two Dense layers, dropout."""
+    """A CNN topology: per-block filters and kernels, each block down-sampled by a pool
+    or a stride of 2, batch norm, one or two Dense layers, dropout."""
     blocks = range(1, suggest(trial, "n_blocks", context) + 1)
-    convs = suggest(trial, "convs", context)
     filters = tuple(suggest(trial, f"filters_{k}", context) for k in blocks)
     kernels = tuple(suggest(trial, f"kernel_{k}", context) for k in blocks)
     strided = suggest(trial, "downsample", context) == "stride"
-    conv_dropout = suggest(trial, "conv_dropout", context)
     dense = range(1, suggest(trial, "n_dense", context) + 1)
-    return _conv_layers(filters, kernels, convs, strided, conv_dropout) | {
+    return {
+        "clf__filters": filters,
+        "clf__kernel_sizes": kernels,
+        "clf__strides": 2 if strided else 1,
+        "clf__pool": 1 if strided else 2,
+        # One for all blocks: a benchmark's own per-block padding or dropout (mnist-fast's
+        # two paddings, cifar10-cnn's four dropouts) fits its own blocks only, and would
+        # fail every trial that samples another number of them.
+        "clf__padding": "same",
+        "clf__conv_dropout": 0.0,
         "clf__batch_norm": suggest(trial, "batch_norm", context),
         "clf__dense_layers": tuple(suggest(trial, f"dense_units_{k}", context) for k in dense),
         "clf__dropout": suggest(trial, "dropout", context),
         "clf__augment": suggest(trial, "augment", context),
-    }
-
-
-def _conv_layers(
-    filters: tuple[int, ...],
-    kernels: tuple[int, ...],
-    convs: int,
-    strided: bool,
-    conv_dropout: float,
-) -> dict[str, Any]:
-    """The estimator's per-convolution settings for blocks of ``convs`` convolutions:
-    one value for all where there is one convolution per block (as a user writes
-    them), else one per convolution, the block's stride, pool and dropout on its last."""
-    if convs == 1:
-        return {
-            "clf__filters": filters,
-            "clf__kernel_sizes": kernels,
-            "clf__strides": 2 if strided else 1,
-            "clf__pool": 1 if strided else 2,
-            "clf__conv_dropout": conv_dropout,
-        }
-    last = (False,) * (convs - 1) + (True,)
-    ends = last * len(filters)
-    return {
-        "clf__filters": tuple(width for width in filters for _ in last),
-        "clf__kernel_sizes": tuple(kernel for kernel in kernels for _ in last),
-        "clf__strides": tuple(2 if end else 1 for end in ends) if strided else 1,
-        "clf__pool": 1 if strided else tuple(2 if end else 1 for end in ends),
-        "clf__conv_dropout": tuple(conv_dropout if end else 0.0 for end in ends),
     }
 
 
@@ -390,10 +363,6 @@ def baseline_cnn(pipeline: Pipeline) -> dict[str, Any]:
     params = {
         "n_blocks": len(filters),
         "downsample": downsample,
-        # One stride and pool for all: one convolution per block. Per-convolution
-        # settings (cifar10-cnn's) are not read back into blocks; the sampler picks.
-        "convs": 1 if downsample else None,
-        "conv_dropout": clf.conv_dropout if isinstance(clf.conv_dropout, float | int) else None,
         "batch_norm": clf.batch_norm,
         "n_dense": len(clf.dense_layers),
         "dropout": clf.dropout,
@@ -725,8 +694,6 @@ KNOWN_GOOD: dict[str, tuple[dict[str, Any], ...]] = {
             "kernel_1": 3,
             "kernel_2": 3,
             "downsample": "pool",
-            "convs": 1,
-            "conv_dropout": 0.0,
             "batch_norm": True,
             "n_dense": 1,
             "dense_units_1": 128,
@@ -745,8 +712,6 @@ KNOWN_GOOD: dict[str, tuple[dict[str, Any], ...]] = {
             "kernel_1": 5,
             "kernel_2": 5,
             "downsample": "stride",
-            "convs": 1,
-            "conv_dropout": 0.0,
             "batch_norm": True,
             "n_dense": 1,
             "dense_units_1": 128,

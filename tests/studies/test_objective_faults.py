@@ -60,7 +60,7 @@ def test_exploding_loss_fails_the_trial_at_once_and_the_study_goes_on(mlflow_sto
 @pytest.mark.filterwarnings("ignore:Fixed parameter")
 def test_unbuildable_topology_fails_with_the_build_message(mlflow_store):
     # Four 2x2 poolings on 8x8 images: 8 -> 4 -> 2 -> 1 -> nothing.
-    params = {"n_blocks": 4, "downsample": "pool", "convs": 1, "dense_units": 32, "dropout": 0.0}
+    params = {"n_blocks": 4, "dense_units": 32, "dropout": 0.0}
     for block in range(1, 5):
         params |= {f"filters_{block}": 8, f"kernel_{block}": 3}
     enqueue("digits-cnn", params)

@@ -99,10 +99,10 @@ def test_the_rerun_command_writes_stored_tuples_as_a_user_types_them(tmp_path):
     assert rerun_command(benchmark, own) == "python -m bench run digits-mlp"  # the default
 
 
-def test_the_rerun_command_of_blocks_of_two_convolutions_runs_as_written():
-    # A trial's per-convolution pools, strides and dropouts, written back by the
-    # re-run command, are what `bench run --set` reads back (it refused a pool per
-    # convolution where the benchmark's is one number).
+def test_the_rerun_command_of_a_per_block_benchmark_runs_as_written():
+    # cifar10-cnn pools per block, (1, 2, 1, 2); a sampled trial pools after every
+    # block, 2. The re-run command writes that 2, and `bench run --set` must read it
+    # back (it refused an int where the benchmark's pool is a tuple).
     import shlex
 
     from bench.benchmarks import get_benchmark
@@ -110,22 +110,20 @@ def test_the_rerun_command_of_blocks_of_two_convolutions_runs_as_written():
     from studies.spaces import SpaceContext, suggest_cnn
     from studies.trials import rerun_command
 
-    chosen = {"n_blocks": 2, "convs": 2, "downsample": "pool", "conv_dropout": 0.25}
-    chosen |= {"filters_1": 32, "filters_2": 64, "kernel_1": 3, "kernel_2": 3}
-    chosen |= {"batch_norm": True, "n_dense": 1, "dense_units_1": 128, "dropout": 0.4}
-    settings = suggest_cnn(
-        optuna.trial.FixedTrial(chosen | {"augment": "flip"}),
-        SpaceContext((28, 28), flip_safe=True),
-    )
-    benchmark = get_benchmark("fashion-cnn")
+    chosen = {"n_blocks": 2, "downsample": "pool", "filters_1": 32, "filters_2": 64}
+    chosen |= {"kernel_1": 3, "kernel_2": 5, "batch_norm": True, "n_dense": 1}
+    chosen |= {"dense_units_1": 128, "dropout": 0.4, "augment": "flip"}
+    context = SpaceContext((32, 32, 3), flip_safe=True)
+    settings = suggest_cnn(optuna.trial.FixedTrial(chosen), context)
+    benchmark = get_benchmark("cifar10-cnn")
     trial = optuna.trial.create_trial(value=0.9, user_attrs={"pipeline_params": settings})
     args = shlex.split(rerun_command(benchmark, trial))
     assignments = [args[k + 1] for k, arg in enumerate(args) if arg == "--set"]
     pipeline = benchmark.build(pixel_max=255.0, seed=0)
+    defaults = pipeline.get_params()
     resolved = resolve_overrides(pipeline, assignments)
-    differs = {key: value for key, value in settings.items() if pipeline.get_params()[key] != value}
-    assert resolved == differs
-    assert resolved["clf__pool"] == (1, 2, 1, 2)
+    assert resolved == {key: value for key, value in settings.items() if defaults[key] != value}
+    assert (resolved["clf__pool"], resolved["clf__padding"]) == (2, "same")
 
 
 def test_the_rerun_command_names_the_user_s_benchmark_file(monkeypatch):

@@ -31,6 +31,7 @@ BENCHMARKS = {
     "mnist-mlp": ("mlp", MNIST, 255.0),
     "mnist-hog-mlp": ("hog-mlp", MNIST, 255.0),
     "mnist-cnn": ("cnn", MNIST, 255.0),
+    "mnist-best": ("cnn", MNIST, 255.0),  # padding and dropout per block
     "digits-mlp": ("mlp", DIGITS, 16.0),
 }
 
@@ -99,8 +100,6 @@ def test_cnn_maps_blocks_to_per_block_tuples():
             "kernel_1": 5,
             "kernel_2": 3,
             "downsample": "stride",
-            "convs": 1,
-            "conv_dropout": 0.1,
             "batch_norm": True,
             "n_dense": 2,
             "dense_units_1": 300,
@@ -114,52 +113,13 @@ def test_cnn_maps_blocks_to_per_block_tuples():
         "clf__kernel_sizes": (5, 3),
         "clf__strides": 2,
         "clf__pool": 1,
-        "clf__conv_dropout": 0.1,
+        "clf__padding": "same",
+        "clf__conv_dropout": 0.0,
         "clf__batch_norm": True,
         "clf__dense_layers": (300, 30),
         "clf__dropout": 0.25,
         "clf__augment": "shift_rotate_zoom",
     }
-
-
-@pytest.mark.parametrize(
-    "downsample, strides, pool", [("pool", 1, (1, 2, 1, 2)), ("stride", (1, 2, 1, 2), 1)]
-)
-def test_cnn_blocks_of_two_convolutions_downsample_and_drop_out_at_their_end(
-    downsample, strides, pool
-):
-    # The VGG way: two convolutions per block, the block's pool (or stride), and its
-    # dropout, on the second.
-    trial = FixedTrial(
-        {
-            "n_blocks": 2,
-            "convs": 2,
-            "filters_1": 32,
-            "filters_2": 64,
-            "kernel_1": 3,
-            "kernel_2": 5,
-            "downsample": downsample,
-            "conv_dropout": 0.25,
-            "batch_norm": True,
-            "n_dense": 1,
-            "dense_units_1": 128,
-            "dropout": 0.4,
-            "augment": None,
-        }
-    )
-    params = suggest_cnn(trial, context())
-    assert params["clf__filters"] == (32, 32, 64, 64)
-    assert params["clf__kernel_sizes"] == (3, 3, 5, 5)
-    assert params["clf__strides"] == strides
-    assert params["clf__pool"] == pool
-    assert params["clf__conv_dropout"] == (0.0, 0.25, 0.0, 0.25)
-    pipeline = get_benchmark("mnist-cnn").build(pixel_max=255.0, seed=0)
-    pipeline.set_params(**params)
-    X, y = tiny_images(MNIST, 255.0)
-    classifier = pipeline[-1]
-    classifier.initialize(pipeline[:-1].fit_transform(X, y), y)
-    # 28 -> 14 -> 7 either way: halved once per block, not once per convolution.
-    assert classifier.model_.get_layer("flatten").input.shape[1:] == (7, 7, 64)
 
 
 def test_hog_maps_orientations_and_cell_size():
@@ -354,25 +314,17 @@ def check_mlp(trial_params, params):
 
 def check_cnn(trial_params, params):
     filters, kernels = params["clf__filters"], params["clf__kernel_sizes"]
-    blocks, convs = trial_params["n_blocks"], trial_params["convs"]
-    assert len(filters) == len(kernels) == blocks * convs
-    assert filters[::convs] == tuple(trial_params[f"filters_{k}"] for k in range(1, blocks + 1))
-    assert kernels[::convs] == tuple(trial_params[f"kernel_{k}"] for k in range(1, blocks + 1))
+    assert len(filters) == len(kernels) == trial_params["n_blocks"]
+    assert filters == tuple(trial_params[f"filters_{k}"] for k in range(1, len(filters) + 1))
+    assert kernels == tuple(trial_params[f"kernel_{k}"] for k in range(1, len(kernels) + 1))
     for k in range(1, DISTRIBUTIONS["n_blocks"].high + 1):
-        assert (f"filters_{k}" in trial_params) is (k <= blocks)
-        assert (f"kernel_{k}" in trial_params) is (k <= blocks)
+        assert (f"filters_{k}" in trial_params) is (k <= len(filters))
+        assert (f"kernel_{k}" in trial_params) is (k <= len(filters))
     assert params["clf__dense_layers"] == tuple(
         trial_params[f"dense_units_{k}"] for k in range(1, trial_params["n_dense"] + 1)
     )
     strided = trial_params["downsample"] == "stride"
-    if convs == 1:
-        assert (params["clf__strides"], params["clf__pool"]) == ((2, 1) if strided else (1, 2))
-        assert params["clf__conv_dropout"] == trial_params["conv_dropout"]
-    else:  # halved and dropped out once per block, at its last convolution
-        downsampled = params["clf__strides"] if strided else params["clf__pool"]
-        assert downsampled == (1, 2) * blocks
-        ends = params["clf__conv_dropout"][convs - 1 :: convs]
-        assert ends == (trial_params["conv_dropout"],) * blocks
+    assert (params["clf__strides"], params["clf__pool"]) == ((2, 1) if strided else (1, 2))
 
 
 # --- the sampled networks build -----------------------------------------------------
@@ -436,6 +388,26 @@ def test_sgd_settings_reach_the_keras_optimizer():
     assert config["nesterov"] is True
 
 
+@pytest.mark.parametrize("name", ["mnist-fast", "mnist-best", "cifar10-cnn"])
+@pytest.mark.parametrize("n_blocks", [1, 3])
+def test_a_trial_builds_on_a_benchmark_with_per_block_settings(name, n_blocks):
+    # mnist-fast pads its two blocks differently, mnist-best and cifar10-cnn drop out
+    # per block: a trial of another number of blocks must not inherit them.
+    chosen = {"n_blocks": n_blocks, "downsample": "pool", "batch_norm": False, "n_dense": 1}
+    chosen |= {"dense_units_1": 32, "dropout": 0.0, "augment": None}
+    chosen |= {f"filters_{k}": 8 for k in range(1, n_blocks + 1)}
+    chosen |= {f"kernel_{k}": 3 for k in range(1, n_blocks + 1)}
+    benchmark = get_benchmark(name)
+    shape = (32, 32, 3) if benchmark.dataset == "cifar10" else MNIST
+    pipeline = benchmark.build(pixel_max=255.0, seed=0)
+    pipeline.set_params(**suggest_cnn(FixedTrial(chosen), context(shape)))
+    X = np.zeros((10, *shape), dtype="float32")
+    classifier = pipeline[-1]
+    classifier.initialize(pipeline[:-1].fit_transform(X, np.arange(10)), np.arange(10))
+    convolutions = [layer for layer in classifier.model_.layers if type(layer).__name__ == "Conv2D"]
+    assert len(convolutions) == n_blocks
+
+
 def test_deepest_cnn_fits_8x8_images():
     # 3 blocks of 5x5 kernels and pool 2 take 8x8 digits down to 1x1 and still build.
     trial = FixedTrial(
@@ -444,8 +416,6 @@ def test_deepest_cnn_fits_8x8_images():
             **{f"filters_{k}": 8 for k in (1, 2, 3)},
             **{f"kernel_{k}": 5 for k in (1, 2, 3)},
             "downsample": "pool",
-            "convs": 1,
-            "conv_dropout": 0.0,
             "batch_norm": False,
             "n_dense": 1,
             "dense_units_1": 32,
