@@ -104,8 +104,8 @@ class KerasCNNClassifier(KerasImageClassifier):
 
     # Settings that take one value for every block or a value per block (`bench run
     # --set pool=(1, 2, 1, 2)` reads this).
+    # (filters is always one per block: its count is the number of blocks.)
     per_layer_params: ClassVar[tuple[str, ...]] = (
-        "filters",
         "kernel_sizes",
         "strides",
         "pool",

@@ -77,6 +77,7 @@ def test_per_block_settings_take_one_value_or_one_per_block():
         ("pool=(1, 2.5)", "expected int"),
         ("pool=(True, 2)", "expected int"),
         ("epochs=(1, 2)", "expected int"),
+        ("filters=32", "expected tuple"),
     ],
 )
 def test_per_block_values_are_still_checked(text, message):
