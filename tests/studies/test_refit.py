@@ -112,7 +112,7 @@ def test_the_rerun_command_of_a_per_block_benchmark_runs_as_written():
 
     chosen = {"n_blocks": 2, "downsample": "pool", "filters_1": 32, "filters_2": 64}
     chosen |= {"kernel_1": 3, "kernel_2": 5, "batch_norm": True, "n_dense": 1}
-    chosen |= {"dense_units_1": 128, "dropout": 0.4, "augment": "flip"}
+    chosen |= {"dense_units_1": 128, "dropout": 0.4, "augment": "flip", "conv_dropout": 0.2}
     context = SpaceContext((32, 32, 3), flip_safe=True)
     settings = suggest_cnn(optuna.trial.FixedTrial(chosen), context)
     benchmark = get_benchmark("cifar10-cnn")
@@ -124,6 +124,7 @@ def test_the_rerun_command_of_a_per_block_benchmark_runs_as_written():
     resolved = resolve_overrides(pipeline, assignments)
     assert resolved == {key: value for key, value in settings.items() if defaults[key] != value}
     assert (resolved["clf__pool"], resolved["clf__padding"]) == (2, "same")
+    assert resolved["clf__conv_dropout"] == 0.2  # one rate where cifar10-cnn has four
 
 
 def test_the_rerun_command_names_the_user_s_benchmark_file(monkeypatch):

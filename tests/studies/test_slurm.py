@@ -177,7 +177,9 @@ def test_a_cancelled_task_s_trial_is_retried_and_the_study_still_completes(
     assert victim in replaced_trials(trials, loaded.user_attrs)  # not counted
     retries = [t for t in trials if t.user_attrs.get(RETRY_OF_ATTR) == victim]
     assert len(retries) == 1 and retries[0].state.is_finished(), job_output(folder)
-    assert cancelled.params == retries[0].params
+    # Cancelled while its network was still being drawn, a trial holds only the
+    # parameters drawn so far; its retry fixes those and draws the rest.
+    assert cancelled.params.items() <= retries[0].params.items()
     assert count_finished(loaded) == 6
     client, runs, _, _ = study_runs(tracking_server, study)
     killed = client.get_run(cancelled.user_attrs["mlflow_run_id"])

@@ -106,6 +106,7 @@ def test_cnn_maps_blocks_to_per_block_tuples():
             "dense_units_2": 30,
             "dropout": 0.25,
             "augment": "shift_rotate_zoom",
+            "conv_dropout": 0.2,
         }
     )
     assert suggest_cnn(trial, context()) == {
@@ -114,7 +115,7 @@ def test_cnn_maps_blocks_to_per_block_tuples():
         "clf__strides": 2,
         "clf__pool": 1,
         "clf__padding": "same",
-        "clf__conv_dropout": 0.0,
+        "clf__conv_dropout": 0.2,
         "clf__batch_norm": True,
         "clf__dense_layers": (300, 30),
         "clf__dropout": 0.25,
@@ -392,9 +393,10 @@ def test_sgd_settings_reach_the_keras_optimizer():
 @pytest.mark.parametrize("n_blocks", [1, 3])
 def test_a_trial_builds_on_a_benchmark_with_per_block_settings(name, n_blocks):
     # mnist-fast pads its two blocks differently, mnist-best and cifar10-cnn drop out
-    # per block: a trial of another number of blocks must not inherit them.
+    # per block: a trial of another number of blocks must not inherit them; its one
+    # sampled block dropout reaches every block.
     chosen = {"n_blocks": n_blocks, "downsample": "pool", "batch_norm": False, "n_dense": 1}
-    chosen |= {"dense_units_1": 32, "dropout": 0.0, "augment": None}
+    chosen |= {"dense_units_1": 32, "dropout": 0.0, "augment": None, "conv_dropout": 0.3}
     chosen |= {f"filters_{k}": 8 for k in range(1, n_blocks + 1)}
     chosen |= {f"kernel_{k}": 3 for k in range(1, n_blocks + 1)}
     benchmark = get_benchmark(name)
@@ -406,6 +408,8 @@ def test_a_trial_builds_on_a_benchmark_with_per_block_settings(name, n_blocks):
     classifier.initialize(pipeline[:-1].fit_transform(X, np.arange(10)), np.arange(10))
     convolutions = [layer for layer in classifier.model_.layers if type(layer).__name__ == "Conv2D"]
     assert len(convolutions) == n_blocks
+    rates = [layer.rate for layer in classifier.model_.layers if layer.name.startswith("conv_drop")]
+    assert rates == [0.3] * n_blocks
 
 
 def test_deepest_cnn_fits_8x8_images():
@@ -420,6 +424,7 @@ def test_deepest_cnn_fits_8x8_images():
             "n_dense": 1,
             "dense_units_1": 32,
             "dropout": 0.0,
+            "conv_dropout": 0.0,
             "augment": "shift_rotate_zoom",  # turns and zooms on 8x8 images build too
         }
     )
@@ -448,6 +453,17 @@ def test_baseline_reproduces_the_benchmark_configuration(name):
     shared = {key: value for key, value in params.items() if key in published}
     assert {key: published[key] for key in shared} == shared
     assert "clf__hidden_layer_sizes" in shared and "clf__lr_schedule" in shared
+
+
+@pytest.mark.parametrize(("rates", "expected"), [(0.3, 0.3), ((0.3, 0.3), 0.3), ((0.0, 0.3), None)])
+def test_a_cnn_baseline_keeps_one_block_dropout_for_all_blocks(rates, expected):
+    # The space has one rate for all blocks: a benchmark's per-block rates that differ
+    # (cifar10-cnn's) are left to the sampler rather than misread.
+    pipeline = get_benchmark("fashion-cnn").build(pixel_max=255.0, seed=0)
+    pipeline.set_params(clf__conv_dropout=rates)
+    factory = get_benchmark("fashion-cnn").pipeline
+    baseline = baseline_params(pipeline, factory=factory, image_shape=MNIST)
+    assert baseline.get("conv_dropout") == expected
 
 
 def test_mnist_mlp_baseline_is_the_seed_network():
